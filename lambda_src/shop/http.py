@@ -1,0 +1,111 @@
+"""What every HTTP handler of the shop shares: envelope checks, body parsing and the
+`{"error", "message"}` error shape (DESIGN.md), on Powertools' APIGatewayHttpResolver."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from pydantic import BaseModel, ValidationError
+
+from shop.errors import InvalidInput, NotFound, PayloadTooLarge, ShopError
+
+MAX_BODY_BYTES = 16 * 1024
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    problems = []
+    for detail in error.errors()[:5]:
+        where = ".".join(str(part) for part in detail["loc"]) or "body"
+        problems.append(f"{where}: {detail['msg']}")
+    return "; ".join(problems)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps(body), headers=headers
+    )
+
+
+def error_response(error: ShopError) -> Response:
+    return json_response(error.status, error.body())
+
+
+def raw_error(error: ShopError) -> dict[str, Any]:
+    """An API Gateway v2 result for events the resolver cannot even route."""
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error.body()),
+        "isBase64Encoded": False,
+    }
+
+
+def new_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(ShopError)
+    def handle_shop_error(error: ShopError) -> Response:
+        return error_response(error)
+
+    @app.not_found
+    def handle_not_found(_: Exception) -> Response:
+        event = app.current_event
+        return error_response(NotFound(f"no route for {event.request_context.http.method} {event.path}"))
+
+    return app
+
+
+def resolve(app: APIGatewayHttpResolver, event: Any, context: Any) -> dict[str, Any]:
+    try:
+        parse(event=event, model=APIGatewayProxyEventV2Model)
+    except (ValidationError, ValueError, TypeError) as error:
+        detail = describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
+        return raw_error(InvalidInput(f"not an API Gateway HTTP API (v2) event: {detail}"))
+    return app.resolve(event, context)
+
+
+def request_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
+    event = app.current_event
+    raw = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise InvalidInput("the body is not valid base64-encoded UTF-8") from error
+    if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise InvalidInput("a JSON body is required")
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise InvalidInput(f"the body is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput("the body must be a JSON object")
+    try:
+        return parse(event=document, model=model)
+    except ValidationError as error:
+        raise InvalidInput(describe_validation_error(error)) from None
+
+
+def expected_version(app: APIGatewayHttpResolver, body_version: int | None) -> int | None:
+    """The version the caller read, from `If-Match` or the body; both must agree."""
+    header = app.current_event.headers.get("if-match")
+    header_version = None
+    if header is not None:
+        matched = _IF_MATCH.match(header)
+        if not matched:
+            raise InvalidInput('If-Match must be a version number, for example "3"')
+        header_version = int(matched.group(1))
+    if header_version is not None and body_version is not None and header_version != body_version:
+        raise InvalidInput("If-Match and the body's version disagree")
+    return header_version if header_version is not None else body_version

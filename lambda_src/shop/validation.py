@@ -1,0 +1,37 @@
+"""Identifier formats shared by the handlers' request models."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from shop.errors import InvalidInput
+
+CART_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+
+
+def _sku(value: str) -> str:
+    if not SKU.match(value):
+        raise ValueError("a SKU is 3-32 characters of A-Z, 0-9 and '-', starting with a letter or digit")
+    return value
+
+
+Sku = Annotated[str, AfterValidator(_sku)]
+Version = Annotated[int, Field(ge=0, le=10**12)]
+
+
+def require(pattern: re.Pattern[str], value: str, what: str, rule: str) -> str:
+    if not pattern.match(value):
+        raise InvalidInput(f"{what} {value[:80]!r} is invalid: {rule}")
+    return value
+
+
+def cart_id(value: str) -> str:
+    return require(CART_ID, value, "cart id", "1-64 characters of A-Z, a-z, 0-9, '_' and '-'")
+
+
+def sku(value: str) -> str:
+    return require(SKU, value, "SKU", "3-32 characters of A-Z, 0-9 and '-', starting with a letter or digit")

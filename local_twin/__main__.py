@@ -1,0 +1,4 @@
+from local_twin.cli import main
+
+if __name__ == "__main__":
+    main()

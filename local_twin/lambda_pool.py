@@ -1,0 +1,239 @@
+"""Execution environments for moto's Lambda, without Docker.
+
+moto runs Lambda code in Docker, which this project cannot assume. The twin swaps
+moto's `LambdaFunction.invoke` for `invoke()` below. Each function gets a pool of
+warm worker processes (see lambda_worker.py), keyed by its code and configuration,
+so an update of either starts fresh environments as a deployment does in AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+# Lambda's own ceiling per function is the account quota; the twin caps it lower
+# because each environment is a real process on a laptop.
+DEFAULT_MAX_ENVIRONMENTS = 16
+INIT_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    arn: str
+    handler: str
+    timeout_seconds: float
+    memory_mb: int
+    environment: dict[str, str]
+    code: bytes
+    reserved_concurrency: int | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.code)
+        digest.update(json.dumps([self.handler, self.environment, self.timeout_seconds]).encode())
+        return digest.hexdigest()[:16]
+
+
+@dataclass
+class InvocationResult:
+    payload: Any
+    errored: bool
+    log: str
+    request_id: str
+    cold_start: bool
+
+
+class _Environment:
+    def __init__(self, spec: FunctionSpec, task_root: Path, runtime_env: dict[str, str]) -> None:
+        self.spec = spec
+        env = {**runtime_env, **spec.environment}
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": f"twin/{uuid.uuid4().hex}",
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+                "LAMBDA_TASK_ROOT": str(task_root),
+                "_HANDLER": spec.handler,
+                "TWIN_FUNCTION_ARN": spec.arn,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=task_root,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self.fresh = True
+        ready = self._read_line(INIT_TIMEOUT_SECONDS)
+        if ready is None:
+            self.kill()
+            raise RuntimeError(f"execution environment for {spec.name} did not start")
+        self.init_log = json.loads(ready).get("init_log", "")
+
+    def _read_line(self, timeout: float) -> str | None:
+        assert self.process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                return None
+        line = self.process.stdout.readline()
+        return line or None
+
+    def invoke(self, event: Any, request_id: str) -> InvocationResult:
+        assert self.process.stdin is not None
+        deadline = time.time() + self.spec.timeout_seconds
+        request = {"event": event, "request_id": request_id, "deadline_ms": int(deadline * 1000)}
+        cold, self.fresh = self.fresh, False
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self._read_line(self.spec.timeout_seconds)
+        if line is None:
+            timed_out = self.process.poll() is None
+            self.kill()
+            message = (
+                f"Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+                if timed_out
+                else "Runtime exited without providing a reason"
+            )
+            error_type = "Sandbox.Timedout" if timed_out else "Runtime.ExitError"
+            payload = {"errorMessage": f"RequestId: {request_id} Error: {message}", "errorType": error_type}
+            return InvocationResult(payload, True, message + "\n", request_id, cold)
+        reply = json.loads(line)
+        log = (self.init_log if cold else "") + reply["log"]
+        return InvocationResult(reply["payload"], not reply["ok"], log, request_id, cold)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+@dataclass
+class _FunctionPool:
+    idle: list[_Environment] = field(default_factory=list)
+    busy: int = 0
+
+
+class TooManyRequests(Exception):
+    """Raised when a function is at its concurrency limit, as Lambda's 429 is."""
+
+
+class LambdaPool:
+    def __init__(self, runtime_env: dict[str, str], work_dir: Path | None = None) -> None:
+        self._runtime_env = runtime_env
+        self._work_dir = work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))
+        self._pools: dict[str, _FunctionPool] = {}
+        self._lock = threading.Lock()
+        self.cold_starts = 0
+        self.invocations = 0
+
+    def _task_root(self, spec: FunctionSpec) -> Path:
+        root = self._work_dir / f"{spec.name}-{spec.fingerprint}"
+        if not root.exists():
+            staging = root.with_suffix(".tmp" + uuid.uuid4().hex[:6])
+            with zipfile.ZipFile(io.BytesIO(spec.code)) as archive:
+                archive.extractall(staging)
+            # Another thread may have unpacked the same code first; either copy will do.
+            with contextlib.suppress(OSError):
+                staging.rename(root)
+        return root
+
+    def _acquire(self, spec: FunctionSpec) -> _Environment:
+        key = spec.fingerprint
+        limit = spec.reserved_concurrency or DEFAULT_MAX_ENVIRONMENTS
+        with self._lock:
+            pool = self._pools.setdefault(key, _FunctionPool())
+            while pool.idle:
+                environment = pool.idle.pop()
+                if environment.alive:
+                    pool.busy += 1
+                    return environment
+            if pool.busy >= limit:
+                raise TooManyRequests(f"Rate Exceeded: {spec.name} is at its concurrency limit of {limit}")
+            pool.busy += 1
+        try:
+            environment = _Environment(spec, self._task_root(spec), self._runtime_env)
+        except Exception:
+            with self._lock:
+                pool.busy -= 1
+            raise
+        with self._lock:
+            self.cold_starts += 1
+        return environment
+
+    def _release(self, spec: FunctionSpec, environment: _Environment) -> None:
+        with self._lock:
+            pool = self._pools[spec.fingerprint]
+            pool.busy -= 1
+            if environment.alive:
+                pool.idle.append(environment)
+
+    def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
+        environment = self._acquire(spec)
+        try:
+            with self._lock:
+                self.invocations += 1
+            return environment.invoke(event, str(uuid.uuid4()))
+        finally:
+            self._release(spec, environment)
+
+    def reset(self, function_name: str | None = None) -> int:
+        """Ends idle environments, as Lambda does after idling; returns how many."""
+        ended = 0
+        with self._lock:
+            for pool in self._pools.values():
+                keep = []
+                for environment in pool.idle:
+                    if function_name is None or environment.spec.name == function_name:
+                        environment.kill()
+                        ended += 1
+                    else:
+                        keep.append(environment)
+                pool.idle = keep
+        return ended
+
+    def shutdown(self) -> None:
+        self.reset()
+
+
+def environment_variables_for_worker(endpoint_url: str, region: str) -> dict[str, str]:
+    """What the Lambda service itself puts into every environment, pointed at the twin."""
+    inherited = {key: os.environ[key] for key in ("PATH", "LANG", "TZ", "SYSTEMROOT") if key in os.environ}
+    return {
+        **inherited,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        # No X-Ray daemon on a laptop: Tracer stays in the code and is switched off here.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }

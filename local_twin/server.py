@@ -1,0 +1,111 @@
+"""The twin's server process: moto in server mode, with Lambda invokes run locally.
+
+Started by `LocalTwin` as `python -m local_twin.server --ready-file F`. It binds a
+free loopback port, enables Step Functions executions, writes `{"port": N}` to the
+ready file and serves until SIGTERM/SIGINT. Its Lambda worker processes are its
+children; they die with it (PR_SET_PDEATHSIG) and are also ended on shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import requests
+from moto.awslambda import models as lambda_models
+from moto.awslambda.exceptions import LambdaClientError
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests, environment_variables_for_worker
+
+LOOPBACK = "127.0.0.1"
+
+
+class _RateExceeded(LambdaClientError):
+    code = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TooManyRequestsException", message)
+
+
+def install_local_invoke(pool: LambdaPool) -> None:
+    """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool."""
+
+    def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body) if body else {}
+        spec = FunctionSpec(
+            name=self.function_name,
+            arn=self.function_arn,
+            handler=self.handler,
+            timeout_seconds=float(self.timeout),
+            memory_mb=int(self.memory_size),
+            environment=dict(self.environment_vars or {}),
+            code=self.code_bytes,
+            reserved_concurrency=int(self.reserved_concurrency) if self.reserved_concurrency else None,
+        )
+
+        def run() -> Any:
+            try:
+                result = pool.invoke(spec, event)
+            except TooManyRequests as exc:
+                raise _RateExceeded(str(exc)) from exc
+            self.logs_backend.ensure_log_group(self.logs_group_name)
+            self.save_logs(
+                f"START RequestId: {result.request_id}\n{result.log}END RequestId: {result.request_id}\n"
+            )
+            return result
+
+        if request_headers.get("x-amz-invocation-type") == "Event":
+            threading.Thread(target=run, daemon=True).start()
+            return b""
+        result = run()
+        if result.errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(result.payload).encode("utf-8")
+
+    lambda_models.LambdaFunction.invoke = invoke
+
+
+def serve(ready_file: Path, region: str) -> None:
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    endpoint = f"http://{LOOPBACK}:{port}"
+    # moto's Step Functions interpreter calls Lambda through this port.
+    os.environ["MOTO_PORT"] = str(port)
+    pool = LambdaPool(environment_variables_for_worker(endpoint, region))
+    install_local_invoke(pool)
+    requests.post(
+        f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
+    ).raise_for_status()
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    temporary = ready_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"port": port, "pid": os.getpid()}))
+    temporary.rename(ready_file)
+    try:
+        while not stop.wait(0.5):
+            if os.getppid() == 1:  # the process that started the twin is gone
+                break
+    finally:
+        pool.shutdown()
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ready-file", type=Path, required=True)
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args()
+    serve(args.ready_file, args.region)
+
+
+if __name__ == "__main__":
+    main()
