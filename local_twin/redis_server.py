@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +42,10 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> None:
         argv = [
+            sys.executable,
+            "-m",
+            "local_twin.guard",
+            "--",
             redis_server_binary(),
             "--bind",
             "127.0.0.1",

@@ -90,9 +90,10 @@ def serve(ready_file: Path, region: str) -> None:
     temporary = ready_file.with_suffix(".tmp")
     temporary.write_text(json.dumps({"port": port, "pid": os.getpid()}))
     temporary.rename(ready_file)
+    owner = os.getppid()
     try:
         while not stop.wait(0.5):
-            if os.getppid() == 1:  # the process that started the twin is gone
+            if os.getppid() != owner:  # whoever started the twin is gone
                 break
     finally:
         pool.shutdown()

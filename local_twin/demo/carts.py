@@ -1,0 +1,121 @@
+"""Demo section: carts in DynamoDB (optimistic locking, TTL), measured from the logs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from local_twin import metrics
+from local_twin.twin import LocalTwin
+
+WRITERS = 8
+INCREMENTS_PER_WRITER = 10
+BROWSING_CARTS = 40
+READS_PER_CART = 5
+SHORT_TTL_SECONDS = 2
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def request(self, twin: LocalTwin, *args: Any, **kwargs: Any) -> Any:
+        self.requests += 1
+        return twin.request(*args, **kwargs)
+
+
+def _contended_increments(twin: LocalTwin, counter: Counter, cart_id: str) -> tuple[int, int]:
+    """WRITERS clients add one unit at a time, each a read-then-conditional-write."""
+
+    def writer(_: int) -> tuple[int, int]:
+        succeeded = conflicts = 0
+        for _ in range(INCREMENTS_PER_WRITER):
+            while True:
+                version = counter.request(twin, "GET", f"/carts/{cart_id}").json["version"]
+                response = counter.request(
+                    twin,
+                    "POST",
+                    f"/carts/{cart_id}/items",
+                    json_body={"sku": "HOT-1", "quantity": 1},
+                    headers={"If-Match": str(version)},
+                )
+                if response.status == 200:
+                    succeeded += 1
+                    break
+                if response.status != 409:
+                    raise RuntimeError(f"unexpected {response.status}: {response.body}")
+                conflicts += 1
+        return succeeded, conflicts
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        results = list(pool.map(writer, range(WRITERS)))
+    return sum(s for s, _ in results), sum(c for _, c in results)
+
+
+def _stored_quantity(twin: LocalTwin, cart_id: str, sku: str) -> int:
+    item = twin.client("dynamodb").get_item(
+        TableName=twin.table_name,
+        Key={"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}},
+        ConsistentRead=True,
+    )["Item"]
+    return int(item["items"]["M"][sku]["N"])
+
+
+def _expiry_check(twin: LocalTwin, counter: Counter) -> bool:
+    """Deploys the cart function with a 2 s TTL, lets a cart expire, and reads it back."""
+    lambda_client = twin.client("lambda")
+    name = twin.function_name("cart")
+    environment = twin.function_environment("cart")
+    lambda_client.update_function_configuration(
+        FunctionName=name,
+        Environment={"Variables": {**environment, "CART_TTL_SECONDS": str(SHORT_TTL_SECONDS)}},
+    )
+    try:
+        cart_id = f"expiring-{uuid.uuid4().hex[:8]}"
+        created = counter.request(twin, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
+        fresh_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
+        time.sleep(SHORT_TTL_SECONDS + 1.1)
+        expired_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
+        still_stored = "Item" in twin.client("dynamodb").get_item(
+            TableName=twin.table_name, Key={"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}}
+        )
+        return created.status == 201 and fresh_read == 200 and expired_read == 404 and still_stored
+    finally:
+        lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": environment})
+
+
+def run(twin: LocalTwin) -> dict[str, Any]:
+    counter = Counter()
+    hot_cart = f"hot-{uuid.uuid4().hex[:8]}"
+    counter.request(twin, "PUT", f"/carts/{hot_cart}", json_body={"items": {"HOT-1": 1}})
+    before = _stored_quantity(twin, hot_cart, "HOT-1")
+    successes, conflicts = _contended_increments(twin, counter, hot_cart)
+    after = _stored_quantity(twin, hot_cart, "HOT-1")
+
+    def browse(index: int) -> None:
+        cart_id = f"browse-{index}-{uuid.uuid4().hex[:6]}"
+        counter.request(twin, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
+        for _ in range(READS_PER_CART):
+            counter.request(twin, "GET", f"/carts/{cart_id}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(browse, range(BROWSING_CARTS)))
+    expired_reads_absent = _expiry_check(twin, counter)
+
+    points = metrics.emf_points(twin.function_log("cart"))
+    reads = metrics.select(points, "StateReadLatency", Strategy="dynamodb")
+    writes = metrics.select(points, "StateWriteLatency", Strategy="dynamodb")
+    return {
+        "carts.operations": counter.requests,
+        "carts.version_conflicts_detected": conflicts,
+        "carts.version_conflict_metrics": int(sum(metrics.select(points, "VersionConflict"))),
+        "carts.successful_increments": successes,
+        "carts.lost_updates": successes - (after - before),
+        "carts.expired_reads_absent": expired_reads_absent,
+        "carts.read_latency_ms.p50": metrics.percentile(reads, 0.50),
+        "carts.read_latency_ms.p99": metrics.percentile(reads, 0.99),
+        "carts.write_latency_ms.p50": metrics.percentile(writes, 0.50),
+        "carts.write_latency_ms.p99": metrics.percentile(writes, 0.99),
+    }

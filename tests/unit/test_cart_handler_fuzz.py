@@ -1,0 +1,108 @@
+"""Property: malformed requests to the cart handler get a 4xx and write nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from local_twin.twin import http_api_event
+from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
+
+TABLE = "fuzz-state"
+
+
+@pytest.fixture(scope="module")
+def cart_handler() -> Iterator[tuple[Any, Any]]:
+    os.environ["STATE_TABLE_NAME"] = TABLE
+    with mock_aws():
+        table = create_state_table(TABLE)
+        yield fresh_import("handlers.cart").handler, table
+
+
+def _not_a_json_object(text: str) -> bool:
+    try:
+        return not isinstance(json.loads(text), dict)
+    except ValueError:
+        return True
+
+
+bad_quantity = st.one_of(
+    st.integers(max_value=0),
+    st.integers(min_value=1000),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+bad_sku = st.text(max_size=40).filter(lambda s: not __import__("shop.validation").validation.SKU.match(s))
+good_sku = st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{2,10}\Z")
+good_quantity = st.integers(min_value=1, max_value=999)
+
+bad_items = st.one_of(
+    st.dictionaries(bad_sku, good_quantity, min_size=1, max_size=3),
+    st.dictionaries(good_sku, bad_quantity, min_size=1, max_size=3),
+    st.lists(good_sku, max_size=3),
+    st.text(max_size=10),
+)
+bad_put_body = st.one_of(
+    st.text(max_size=200).filter(_not_a_json_object),
+    bad_items.map(lambda items: json.dumps({"items": items})),
+    st.dictionaries(st.sampled_from(["item", "version", "extra"]), st.integers(), min_size=1).map(json.dumps),
+    st.builds(
+        lambda v: json.dumps({"items": {"SKU-1": 1}, "version": v}),
+        st.one_of(st.integers(max_value=-1), st.text(max_size=4), st.floats(allow_nan=False)),
+    ),
+)
+bad_add_body = st.one_of(
+    st.text(max_size=200).filter(_not_a_json_object),
+    st.builds(lambda s, q: json.dumps({"sku": s, "quantity": q}), bad_sku, good_quantity),
+    st.builds(lambda s, q: json.dumps({"sku": s, "quantity": q}), good_sku, bad_quantity),
+    st.just(json.dumps({"sku": "SKU-1"})),
+)
+bad_cart_id = st.text(alphabet=string.printable.replace("/", ""), min_size=65, max_size=80) | st.text(
+    alphabet="!@$%^*()+=~ ,;:'", min_size=1, max_size=8
+)
+
+
+def request_event(method: str, cart_id: str, suffix: str, body: str | None, headers: dict[str, str]) -> dict:
+    path = f"/carts/{cart_id}{suffix}"
+    route = f"{method} /carts/{{cart_id}}{suffix}"
+    return http_api_event(method, path, route, {"cart_id": cart_id}, body, headers)
+
+
+malformed_events = st.one_of(
+    st.builds(lambda b: request_event("PUT", "c1", "", b, {}), bad_put_body),
+    st.builds(lambda b: request_event("POST", "c1", "/items", b, {}), bad_add_body),
+    st.builds(lambda c: request_event("PUT", c, "", '{"items": {"SKU-1": 1}}', {}), bad_cart_id),
+    st.builds(
+        lambda h: request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {"If-Match": h}),
+        st.text(max_size=10).filter(lambda h: not h.strip().strip('"').isdigit()),
+    ),
+    st.builds(lambda m: request_event(m, "c1", "", None, {}), st.sampled_from(["PATCH", "HEAD", "OPTIONS"])),
+    st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4),
+    st.builds(
+        lambda e, k: {key: value for key, value in e.items() if key != k},
+        st.just(request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {})),
+        st.sampled_from(["version", "rawPath", "requestContext", "headers", "routeKey"]),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=malformed_events)
+def test_malformed_requests_get_4xx_and_write_nothing(cart_handler, event) -> None:
+    handler, table = cart_handler
+    response = handler(event, FakeContext())
+    assert 400 <= response["statusCode"] < 500, response
+    body = json.loads(response["body"])
+    assert body["error"] and body["message"]
+    assert table.scan(Select="COUNT")["Count"] == 0
