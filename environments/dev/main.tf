@@ -1,0 +1,37 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      project     = "serverless-state"
+      environment = "dev"
+      managed-by  = "terraform"
+    }
+  }
+}
+
+module "shop" {
+  source = "../../terraform"
+
+  environment            = "dev"
+  network                = var.network
+  state_table            = var.state_table
+  functions              = var.functions
+  api                    = var.api
+  dependencies_layer_zip = var.dependencies_layer_zip
+}
+
+output "api_url" {
+  description = "Base URL of the shop's HTTP API."
+  value       = module.shop.api_url
+}
+
+output "table_name" {
+  description = "The state table."
+  value       = module.shop.table_name
+}
+
+output "function_names" {
+  description = "Function names by role."
+  value       = module.shop.function_names
+}

@@ -1,0 +1,21 @@
+# dev: cheap. 2 AZs, interface endpoints in 1 AZ, short logs, low concurrency, no SnapStart.
+region = "eu-west-1"
+
+network = {
+  cidr_block                  = "10.20.0.0/16"
+  az_count                    = 2
+  interface_endpoint_az_count = 1
+}
+
+state_table = {
+  deletion_protection     = false
+  recovery_period_in_days = 7
+}
+
+functions = {
+  memory_size           = 512
+  reserved_concurrency  = 5
+  snap_start            = false
+  log_retention_in_days = 7
+  log_level             = "DEBUG"
+}

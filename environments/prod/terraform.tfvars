@@ -1,0 +1,24 @@
+# prod: resilient. 3 AZs, deletion protection, SnapStart, 365-day logs, high concurrency.
+region = "eu-west-1"
+
+network = {
+  cidr_block = "10.40.0.0/16"
+  az_count   = 3
+}
+
+state_table = {
+  deletion_protection     = true
+  recovery_period_in_days = 35
+}
+
+functions = {
+  memory_size           = 1024
+  reserved_concurrency  = 100
+  snap_start            = true
+  log_retention_in_days = 365
+}
+
+api = {
+  rate_limit  = 500
+  burst_limit = 1000
+}

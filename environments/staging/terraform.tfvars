@@ -1,0 +1,19 @@
+# staging: prod-shaped at smaller scale. SnapStart behind the `live` alias, 90-day logs.
+region = "eu-west-1"
+
+network = {
+  cidr_block = "10.30.0.0/16"
+  az_count   = 2
+}
+
+state_table = {
+  deletion_protection     = false
+  recovery_period_in_days = 35
+}
+
+functions = {
+  memory_size           = 1024
+  reserved_concurrency  = 25
+  snap_start            = true
+  log_retention_in_days = 90
+}

@@ -1,0 +1,31 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+}
+
+variable "network" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+}
+
+variable "state_table" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+}
+
+variable "functions" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+}
+
+variable "api" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+  default     = {}
+}
+
+variable "dependencies_layer_zip" {
+  description = "Written by `make build`; `make plan` passes it."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,247 @@
+variable "function_name" {
+  description = "Function name; also names the role, log group, key alias and DLQ."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9-_]{1,56}$", var.function_name))
+    error_message = "function_name must be 1-56 characters of a-z, A-Z, 0-9, '-' and '_' (64 minus room for suffixes)."
+  }
+}
+
+variable "description" {
+  description = "Function description."
+  type        = string
+  default     = ""
+}
+
+variable "source_dir" {
+  description = "Folder zipped into the deployment package (archive_file). The shop passes lambda_src/."
+  type        = string
+}
+
+variable "source_excludes" {
+  description = "Glob patterns left out of the package."
+  type        = list(string)
+  default     = ["**/__pycache__/**", "**/*.pyc"]
+}
+
+variable "handler" {
+  description = "Handler as module.function, for example `handlers.cart.handler`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_.]*\\.[A-Za-z_][A-Za-z0-9_]*$", var.handler))
+    error_message = "handler must look like package.module.function."
+  }
+}
+
+variable "runtime" {
+  description = "Python runtime. Allowed: python3.12, python3.13."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.12 or python3.13 (SnapStart for Python needs 3.12 or later)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set: arm64 (default, cheaper per GB-second) or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory in MB, 128-10240. CPU scales with it."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds, 1-900."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions: caps cost and blast radius, and guarantees capacity. -1 removes the reservation."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be -1 (unreserved) or a whole number >= 0."
+  }
+}
+
+variable "environment_variables" {
+  description = "Environment variables, encrypted at rest with the module's KMS key. Never put secrets here: pass a secret ARN instead."
+  type        = map(string)
+  default     = {}
+}
+
+variable "layers" {
+  description = "Extra layer ARNs (at most 5 layers in all)."
+  type        = list(string)
+  default     = []
+}
+
+variable "powertools_layer" {
+  description = "AWS's public Powertools for AWS Lambda (Python) v3 layer. Off by default: the shop ships the exact Powertools version it tests in its dependencies layer."
+  type = object({
+    enabled    = optional(bool, false)
+    version    = optional(number, 27)
+    account_id = optional(string, "017000801446")
+  })
+  default = {}
+}
+
+variable "dependencies_layer" {
+  description = "A layer made from a zip that `make build` writes (packages the runtime lacks). null for none."
+  type = object({
+    zip_path = string
+  })
+  default = null
+}
+
+variable "kms_key_arn" {
+  description = "Key for environment variables, logs and the DLQ. null creates one for this function."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_in_days" {
+  description = "Log retention: a CloudWatch Logs value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "log_retention_in_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "log_level" {
+  description = "Application log level for Lambda's JSON logging: TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be TRACE, DEBUG, INFO, WARN, ERROR or FATAL."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing: Active (default) or PassThrough."
+  type        = string
+  default     = "Active"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "tracing_mode must be Active or PassThrough."
+  }
+}
+
+variable "dead_letter_queue" {
+  description = "An SQS dead-letter queue (KMS-encrypted) for failed asynchronous invocations."
+  type = object({
+    enabled                   = optional(bool, true)
+    message_retention_seconds = optional(number, 1209600)
+  })
+  default = {}
+
+  validation {
+    condition     = var.dead_letter_queue.message_retention_seconds >= 60 && var.dead_letter_queue.message_retention_seconds <= 1209600
+    error_message = "dead_letter_queue.message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "policy_statements" {
+  description = "Extra IAM statements for the execution role, least privilege: name actions and resources."
+  type = list(object({
+    sid       = optional(string)
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for statement in var.policy_statements : contains(["Allow", "Deny"], statement.effect) && length(statement.actions) > 0 && length(statement.resources) > 0])
+    error_message = "each policy statement needs effect Allow or Deny, at least one action and at least one resource."
+  }
+}
+
+variable "vpc" {
+  description = "Run in a VPC: the module creates an egress-only security group. egress_rules default to HTTPS anywhere (AWS APIs via endpoints or NAT)."
+  type = object({
+    vpc_id     = string
+    subnet_ids = list(string)
+    egress_rules = optional(list(object({
+      description                  = string
+      from_port                    = number
+      to_port                      = number
+      ip_protocol                  = optional(string, "tcp")
+      cidr_ipv4                    = optional(string)
+      prefix_list_id               = optional(string)
+      referenced_security_group_id = optional(string)
+    })), [{ description = "HTTPS to AWS APIs", from_port = 443, to_port = 443, cidr_ipv4 = "0.0.0.0/0" }])
+  })
+  default = null
+
+  validation {
+    condition     = var.vpc == null || try(length(var.vpc.subnet_ids) > 0, false)
+    error_message = "vpc.subnet_ids must name at least one subnet."
+  }
+}
+
+variable "snap_start" {
+  description = "SnapStart on published versions (needs python3.12+). Turns on publishing; use with alias_name so callers invoke a published version."
+  type        = bool
+  default     = false
+}
+
+variable "alias_name" {
+  description = "Alias that points at the latest published version (for example `live`). null for no alias."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alias_name == null || can(regex("^[a-zA-Z][a-zA-Z0-9-_]{0,127}$", var.alias_name))
+    error_message = "alias_name must start with a letter and hold only a-z, A-Z, 0-9, '-' and '_'."
+  }
+}
+
+variable "code_signing_config_arn" {
+  description = "Code signing configuration to enforce (AWS Signer). null when the pipeline does not sign."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource the module creates."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,125 @@
+# The shop, composed from modules/. Each strategy is a slice:
+#   external database -> state_table + cart function           (this file)
+#   cache             -> seam: modules/cache + catalog function (see README "Slices")
+#   orchestration     -> seam: modules/workflow + checkout saga
+#   observability     -> seam: modules/observability
+
+locals {
+  name = "${var.project}-${var.environment}"
+  tags = merge(var.tags, { project = var.project, environment = var.environment })
+
+  lambda_source = "${path.module}/../lambda_src"
+  alias_name    = var.functions.snap_start ? "live" : null
+
+  # Names match local_twin/stack.py; tests/terraform/test_twin_contract.py keeps them equal.
+  common_environment = {
+    POWERTOOLS_SERVICE_NAME      = "shop"
+    POWERTOOLS_METRICS_NAMESPACE = "ServerlessState"
+    POWERTOOLS_LOG_LEVEL         = var.functions.log_level
+    STATE_TABLE_NAME             = module.state_table.name
+  }
+
+  function_vpc = {
+    vpc_id     = module.network.vpc_id
+    subnet_ids = module.network.private_subnet_ids
+    egress_rules = [
+      { description = "DynamoDB via the gateway endpoint", from_port = 443, to_port = 443, prefix_list_id = module.network.dynamodb_prefix_list_id },
+      { description = "AWS APIs via interface endpoints", from_port = 443, to_port = 443, cidr_ipv4 = module.network.vpc_cidr_block },
+    ]
+  }
+
+  routes = {
+    "GET /carts/{cart_id}"        = "cart"
+    "PUT /carts/{cart_id}"        = "cart"
+    "DELETE /carts/{cart_id}"     = "cart"
+    "POST /carts/{cart_id}/items" = "cart"
+  }
+  functions = {
+    cart = module.cart
+  }
+}
+
+module "network" {
+  source = "../modules/network"
+
+  name                        = local.name
+  cidr_block                  = var.network.cidr_block
+  az_count                    = var.network.az_count
+  interface_endpoint_az_count = var.network.interface_endpoint_az_count
+  nat_gateway                 = { enabled = var.network.nat_gateway }
+  interface_endpoints         = ["states", "secretsmanager", "sts", "kms", "logs", "xray"]
+  flow_logs                   = { retention_in_days = var.functions.log_retention_in_days }
+  tags                        = local.tags
+}
+
+module "state_table" {
+  source = "../modules/state-table"
+
+  name                        = "${local.name}-state"
+  keys                        = { partition = "pk", sort = "sk" }
+  ttl_attribute               = "expires_at"
+  deletion_protection         = var.state_table.deletion_protection
+  point_in_time_recovery_days = var.state_table.recovery_period_in_days
+  tags                        = local.tags
+}
+
+module "cart" {
+  source = "../modules/lambda-function"
+
+  function_name         = "${local.name}-cart"
+  description           = "Carts in DynamoDB: optimistic locking and TTL"
+  source_dir            = local.lambda_source
+  handler               = "handlers.cart.handler"
+  memory_size           = var.functions.memory_size
+  reserved_concurrency  = var.functions.reserved_concurrency
+  log_retention_in_days = var.functions.log_retention_in_days
+  log_level             = var.functions.log_level
+  snap_start            = var.functions.snap_start
+  alias_name            = local.alias_name
+  dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  vpc                   = local.function_vpc
+  tags                  = local.tags
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "cart"
+    CART_TTL_SECONDS        = tostring(var.cart_ttl_seconds)
+  })
+
+  policy_statements = [
+    {
+      sid       = "CartItems"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      resources = [module.state_table.arn]
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["CART#*"]
+      }]
+    },
+    {
+      sid       = "StateTableKey"
+      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      resources = [module.state_table.kms_key_arn]
+    },
+  ]
+}
+
+module "http_api" {
+  source = "../modules/http-api"
+
+  name = "${local.name}-api"
+  routes = {
+    for route, function in local.routes : route => {
+      function_name = local.functions[function].function_name
+      invoke_arn    = local.functions[function].invoke_arn
+      qualifier     = local.functions[function].qualifier
+    }
+  }
+  authorization = {
+    type = var.api.authorization_type
+    jwt  = var.api.authorization_type == "JWT" ? { issuer = var.api.jwt_issuer, audience = var.api.jwt_audience } : null
+  }
+  throttling  = { rate_limit = var.api.rate_limit, burst_limit = var.api.burst_limit }
+  access_logs = { retention_in_days = var.api.log_retention_in_days }
+  tags        = local.tags
+}

@@ -1,0 +1,19 @@
+output "api_url" {
+  description = "Base URL of the shop's HTTP API."
+  value       = module.http_api.api_endpoint
+}
+
+output "table_name" {
+  description = "The state table."
+  value       = module.state_table.name
+}
+
+output "function_names" {
+  description = "Function names by role in the shop."
+  value       = { for key, function in local.functions : key => function.function_name }
+}
+
+output "vpc_id" {
+  description = "The shop's VPC."
+  value       = module.network.vpc_id
+}

@@ -1,0 +1,88 @@
+variable "project" {
+  description = "Project name; resources are named `<project>-<environment>-...`."
+  type        = string
+  default     = "shop"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.project))
+    error_message = "project must be 2-16 characters of a-z, 0-9 and '-', starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment: dev, staging or prod (DESIGN.md's environment table)."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be dev, staging or prod."
+  }
+}
+
+variable "network" {
+  description = "VPC shape: AZ count, and how many AZs get interface endpoint ENIs (null = all)."
+  type = object({
+    cidr_block                  = optional(string, "10.20.0.0/16")
+    az_count                    = optional(number, 2)
+    interface_endpoint_az_count = optional(number)
+    nat_gateway                 = optional(bool, false)
+  })
+  default = {}
+}
+
+variable "state_table" {
+  description = "State table settings: deletion protection and PITR window."
+  type = object({
+    deletion_protection     = optional(bool, true)
+    recovery_period_in_days = optional(number, 35)
+  })
+  default = {}
+}
+
+variable "functions" {
+  description = "Per-environment function settings: memory, reserved concurrency, SnapStart with a `live` alias, log retention."
+  type = object({
+    memory_size           = optional(number, 512)
+    reserved_concurrency  = optional(number, 10)
+    snap_start            = optional(bool, false)
+    log_retention_in_days = optional(number, 365)
+    log_level             = optional(string, "INFO")
+  })
+  default = {}
+}
+
+variable "cart_ttl_seconds" {
+  description = "How long an untouched cart lives (refreshed on every write)."
+  type        = number
+  default     = 604800
+
+  validation {
+    condition     = var.cart_ttl_seconds >= 60 && var.cart_ttl_seconds <= 31536000
+    error_message = "cart_ttl_seconds must be between 60 seconds and 365 days."
+  }
+}
+
+variable "api" {
+  description = "HTTP API: authorization (AWS_IAM or JWT), throttling and access-log retention."
+  type = object({
+    authorization_type    = optional(string, "AWS_IAM")
+    jwt_issuer            = optional(string)
+    jwt_audience          = optional(list(string), [])
+    rate_limit            = optional(number, 50)
+    burst_limit           = optional(number, 100)
+    log_retention_in_days = optional(number, 365)
+  })
+  default = {}
+}
+
+variable "dependencies_layer_zip" {
+  description = "Zip of the packages the runtime lacks, written by `make build` (build/layer/dependencies.zip). null deploys without it."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
