@@ -37,8 +37,10 @@ def strip_interpolation(value: Any) -> Any:
 
 
 def is_block_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(item, dict) and item.get(BLOCK_MARK) for item in value
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) and item.get(BLOCK_MARK) for item in value)
     )
 
 

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["modules", "terraform", "environments/dev", "environments/staging", "environments/prod",
-           "environments/bootstrap"]
+TARGETS = [
+    "modules",
+    "terraform",
+    "environments/dev",
+    "environments/staging",
+    "environments/prod",
+    "environments/bootstrap",
+]
 _SKIP_ENTRY = re.compile(r"^\s*-\s*(CKV2?_[A-Z0-9_]+)\s*(?:#\s*(.*))?$")
 _INLINE_SKIP = re.compile(r"#checkov:skip=(CKV2?_[A-Z0-9_]+)(?::(.*))?")
 
@@ -58,7 +64,9 @@ def unjustified_skips() -> list[str]:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             for matched in _INLINE_SKIP.finditer(line):
                 if len((matched.group(2) or "").strip()) < 20:
-                    problems.append(f"{path.relative_to(REPO_ROOT)}:{number}: {matched.group(1)} needs a reason")
+                    problems.append(
+                        f"{path.relative_to(REPO_ROOT)}:{number}: {matched.group(1)} needs a reason"
+                    )
     return problems
 
 
@@ -70,7 +78,9 @@ def run_checkov(checkov: str, target: Path) -> tuple[Counts, list[str]]:
     try:
         report = json.loads(completed.stdout)
     except json.JSONDecodeError as error:
-        raise SystemExit(f"checkov gave no JSON for {target}:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}") from error
+        raise SystemExit(
+            f"checkov gave no JSON for {target}:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}"
+        ) from error
     reports = report if isinstance(report, list) else [report]
     counts = Counts()
     failures = []
@@ -96,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         total.add(counts)
         per_target[target] = counts.__dict__
         skipped_by_config = len(config_skips(REPO_ROOT / target))
-        print(f"{target:<24} passed {counts.passed:>4}  failed {counts.failed:>3}  skipped {counts.skipped:>3}"
-              + (f"  (+{skipped_by_config} skipped by .checkov.yaml)" if skipped_by_config else ""))
+        print(
+            f"{target:<24} passed {counts.passed:>4}  failed {counts.failed:>3}  skipped {counts.skipped:>3}"
+            + (f"  (+{skipped_by_config} skipped by .checkov.yaml)" if skipped_by_config else "")
+        )
         problems += [f"{target}: FAILED {failure}" for failure in failures]
     print(f"{'total':<24} passed {total.passed:>4}  failed {total.failed:>3}  skipped {total.skipped:>3}")
     if args.json:

@@ -190,7 +190,7 @@ variable "policy_statements" {
 
   validation {
     condition     = alltrue([for statement in var.policy_statements : contains(["Allow", "Deny"], statement.effect) && length(statement.actions) > 0 && length(statement.resources) > 0])
-    error_message = "each policy statement needs effect Allow or Deny, at least one action and at least one resource."
+    error_message = "each policy statement must have effect Allow or Deny, at least one action and at least one resource."
   }
 }
 

@@ -1,0 +1,70 @@
+"""The twin deploys what terraform/ deploys: same keys, TTL, handlers, env var names, routes.
+
+The twin provisions with boto3 from local_twin/stack.py; if the two drift apart, the
+demo and the integration tests stop describing what users get from `terraform apply`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from local_twin import stack
+from tools import hcl
+
+STACK = hcl.TerraformDir.load(hcl.REPO_ROOT / "terraform")
+
+
+def module_argument(call: str, name: str) -> str:
+    return hcl.strip_interpolation(STACK.module_calls[call][name])
+
+
+def environment_names(call: str) -> set[str]:
+    """Keys of `environment_variables`, through merge() and local maps."""
+    expression = module_argument(call, "environment_variables")
+    names: set[str] = set()
+    for local_name in re.findall(r"local\.(\w+)", expression):
+        names |= {key for key, _ in hcl.body_items(STACK.locals[local_name])}
+    for literal in re.findall(r"\{([^{}]*)\}", expression):
+        names |= set(re.findall(r"(\w+)\s*=", literal))
+    return names
+
+
+def test_table_keys_and_ttl() -> None:
+    keys = {
+        name: hcl.strip_interpolation(value)
+        for name, value in hcl.body_items(STACK.module_calls["state_table"]["keys"])
+    }
+    assert keys == {"partition": stack.STATE_TABLE.hash_key, "sort": stack.STATE_TABLE.range_key}
+    assert module_argument("state_table", "ttl_attribute") == stack.STATE_TABLE.ttl_attribute
+    assert module_argument("state_table", "name").endswith(f"{stack.STATE_TABLE.suffix}")
+
+
+@pytest.mark.parametrize("key", sorted(stack.FUNCTIONS))
+def test_function_handler_and_environment(key: str) -> None:
+    assert key in STACK.module_calls, f'terraform/ has no module "{key}"'
+    definition = stack.FUNCTIONS[key]
+    assert module_argument(key, "handler") == definition.handler
+    assert environment_names(key) == set(definition.environment)
+    assert ("vpc" in STACK.module_calls[key]) == definition.in_vpc
+
+
+def test_routes() -> None:
+    terraform_routes = {
+        hcl.unquote(key): hcl.strip_interpolation(value)
+        for key, value in hcl.body_items(STACK.locals["routes"])
+    }
+    twin_routes = {route.route_key: route.function for route in stack.ROUTES}
+    assert terraform_routes == twin_routes
+
+
+def test_functions_are_the_same_set() -> None:
+    functions = {hcl.unquote(key) for key, _ in hcl.body_items(STACK.locals["functions"])}
+    assert functions == set(stack.FUNCTIONS)
+
+
+def test_contract_reader_can_fail() -> None:
+    """A sanity check of the reader itself: it must see names that are really there."""
+    assert "STATE_TABLE_NAME" in environment_names("cart")
+    assert "NOT_A_VARIABLE" not in environment_names("cart")
