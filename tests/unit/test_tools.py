@@ -1,0 +1,60 @@
+"""The build and deploy helpers refuse clearly and package what the runtime lacks."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from local_twin.packaging import function_zip
+from tools import build, deploy
+
+
+def test_layer_leaves_out_what_the_runtime_ships() -> None:
+    requirements = build.layer_requirements()
+    names = [r.split("[")[0].split("=")[0] for r in requirements]
+    assert "boto3" not in names
+    assert "aws-lambda-powertools" in names and "pydantic" in names
+    assert all("==" in r for r in requirements), "layer contents must be pinned"
+
+
+def test_layer_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
+    command = build.pip_command(tmp_path, "arm64", "3.13")
+    assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
+    assert "--only-binary=:all:" in command
+
+
+def test_function_zip_is_reproducible_and_clean() -> None:
+    first, second = function_zip(), function_zip()
+    assert first == second
+    names = zipfile.ZipFile(io.BytesIO(first)).namelist()
+    assert "handlers/cart.py" in names and "shop/carts.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_deploy_refuses_without_terraform(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert deploy.main(["plan", "dev"]) == 2
+    assert "terraform is not on PATH" in capsys.readouterr().err
+
+
+def test_deploy_refuses_without_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(deploy, "find_terraform", lambda: "terraform")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert deploy.main(["apply", "dev"]) == 2
+    assert "no AWS credentials" in capsys.readouterr().err
+
+
+def test_deploy_rejects_unknown_environment(capsys: pytest.CaptureFixture) -> None:
+    assert deploy.main(["plan", "qa"]) == 2
+    assert "ENV must be one of dev, staging, prod" in capsys.readouterr().err
