@@ -46,6 +46,7 @@ def run_bench(build_dir: Path) -> dict[str, Any]:
     out_dir = build_dir / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     with LocalTwin.start(out_dir / "twin", with_redis=False) as twin:
+        started_ms = int(time.time() * 1000)
         path = f"/carts/bench-{uuid.uuid4().hex[:8]}"
         twin.request("PUT", path, json_body={"items": {"SKU-1": 1}})
         warm = [_timed(lambda: twin.request("GET", path)) for _ in range(WARM_REQUESTS)]
@@ -58,7 +59,7 @@ def run_bench(build_dir: Path) -> dict[str, Any]:
         with ThreadPoolExecutor(CONCURRENT_CLIENTS) as pool:
             list(pool.map(one, range(CONCURRENT_REQUESTS)))
         throughput = CONCURRENT_REQUESTS / (time.perf_counter() - started)
-        points = metrics.emf_points(twin.function_log("cart"))
+        points = metrics.emf_points(twin.function_log("cart", since_ms=started_ms))
     reads = metrics.select(points, "StateReadLatency", Strategy="dynamodb")
     results = {
         "carts.invoke_ms.warm.p50": metrics.percentile(warm, 0.5),

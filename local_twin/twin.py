@@ -228,12 +228,12 @@ class LocalTwin:
             parsed = response_body
         return HttpResponse(int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed)
 
-    def function_log(self, key: str) -> list[str]:
-        """Every log line of a function, read from CloudWatch Logs as an operator would."""
+    def function_log(self, key: str, since_ms: int = 0) -> list[str]:
+        """A function's log lines since a time, read from CloudWatch Logs as an operator would."""
         logs = self.client("logs")
         group = f"/aws/lambda/{self.function_name(key)}"
         lines: list[str] = []
-        kwargs: dict[str, Any] = {"logGroupName": group}
+        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
         while True:
             page = logs.filter_log_events(**kwargs)
             lines.extend(event["message"] for event in page["events"])

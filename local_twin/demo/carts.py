@@ -87,6 +87,7 @@ def _expiry_check(twin: LocalTwin, counter: Counter) -> bool:
 
 
 def run(twin: LocalTwin) -> dict[str, Any]:
+    started_ms = int(time.time() * 1000)
     counter = Counter()
     hot_cart = f"hot-{uuid.uuid4().hex[:8]}"
     counter.request(twin, "PUT", f"/carts/{hot_cart}", json_body={"items": {"HOT-1": 1}})
@@ -104,7 +105,7 @@ def run(twin: LocalTwin) -> dict[str, Any]:
         list(pool.map(browse, range(BROWSING_CARTS)))
     expired_reads_absent = _expiry_check(twin, counter)
 
-    points = metrics.emf_points(twin.function_log("cart"))
+    points = metrics.emf_points(twin.function_log("cart", since_ms=started_ms))
     reads = metrics.select(points, "StateReadLatency", Strategy="dynamodb")
     writes = metrics.select(points, "StateWriteLatency", Strategy="dynamodb")
     return {
