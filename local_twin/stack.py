@@ -50,6 +50,21 @@ FUNCTIONS: dict[str, FunctionDef] = {
         environment=(*COMMON_ENVIRONMENT, "CART_TTL_SECONDS"),
         in_vpc=True,
     ),
+    "catalog": FunctionDef(
+        key="catalog",
+        handler="handlers.catalog.handler",
+        environment=(
+            *COMMON_ENVIRONMENT,
+            "CACHE_ENDPOINT",
+            "CACHE_TLS",
+            "CACHE_CLUSTER_MODE",
+            "CACHE_SECRET_ARN",
+            "CACHE_TTL_SECONDS",
+            "CACHE_TIMEOUT_MS",
+            "CACHE_BREAKER_COOLDOWN_MS",
+        ),
+        in_vpc=True,
+    ),
 }
 
 ROUTES: tuple[Route, ...] = (
@@ -57,10 +72,16 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT /carts/{cart_id}", "cart"),
     Route("DELETE /carts/{cart_id}", "cart"),
     Route("POST /carts/{cart_id}/items", "cart"),
+    Route("GET /products/{sku}", "catalog"),
+    Route("PUT /products/{sku}", "catalog"),
 )
 
 METRICS_NAMESPACE = "ServerlessState"
 CART_TTL_SECONDS = 7 * 24 * 3600
+CACHE_TTL_SECONDS = 300
+CACHE_TIMEOUT_MS = 50
+# Short on the twin so that the outage drill sees the breaker close again within seconds.
+TWIN_BREAKER_COOLDOWN_MS = 1000
 
 
 def table_name(name_prefix: str) -> str:

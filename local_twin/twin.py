@@ -136,6 +136,13 @@ class LocalTwin:
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "STATE_TABLE_NAME": self.table_name,
             "CART_TTL_SECONDS": str(stack.CART_TTL_SECONDS),
+            "CACHE_ENDPOINT": f"127.0.0.1:{self.redis.port}" if self.redis else "127.0.0.1:1",
+            "CACHE_TLS": "false",
+            "CACHE_CLUSTER_MODE": "false",
+            "CACHE_SECRET_ARN": "",
+            "CACHE_TTL_SECONDS": str(stack.CACHE_TTL_SECONDS),
+            "CACHE_TIMEOUT_MS": str(stack.CACHE_TIMEOUT_MS),
+            "CACHE_BREAKER_COOLDOWN_MS": str(stack.TWIN_BREAKER_COOLDOWN_MS),
         }
         wanted = stack.FUNCTIONS[key].environment
         missing = set(wanted) - set(values)

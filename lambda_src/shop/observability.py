@@ -17,14 +17,16 @@ READ = "StateReadLatency"
 WRITE = "StateWriteLatency"
 
 
-def record_latency(metric_name: str, strategy: str, operation: str, milliseconds: float) -> None:
+def record_latency(
+    metric_name: str, strategy: str, operation: str, milliseconds: float, dimension: str = "Operation"
+) -> None:
     with single_metric(
         name=metric_name,
         unit=MetricUnit.Milliseconds,
         value=round(milliseconds, 3),
         default_dimensions={"Strategy": strategy},
     ) as metric:
-        metric.add_dimension(name="Operation", value=operation)
+        metric.add_dimension(name=dimension, value=operation)
 
 
 def count(metric_name: str, strategy: str, value: float = 1) -> None:

@@ -12,11 +12,32 @@ from local_twin.twin import LocalTwin
 
 Section = Callable[[LocalTwin], dict[str, Any]]
 
+# What must hold for the demo to pass; a demo that breaks one exits non-zero.
+INVARIANTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "carts.lost_updates": ("== 0", lambda v: v == 0),
+    "carts.expired_reads_absent": ("is true", lambda v: v is True),
+    "catalog.hit_ratio": (">= 0.9", lambda v: v is not None and v >= 0.9),
+    "catalog.stale_reads_after_write": ("== 0", lambda v: v == 0),
+    "catalog.db_reads_per_stampede": ("== 1", lambda v: v == 1),
+    "catalog.outage.errors": ("== 0", lambda v: v == 0),
+}
+
+
+def broken_invariants(results: dict[str, Any]) -> list[str]:
+    return [
+        f"{key} {rule} (got {results.get(key)!r})"
+        for key, (rule, holds) in INVARIANTS.items()
+        if key.split(".")[0] in {k.split(".")[0] for k in results} and not holds(results.get(key))
+    ]
+
 
 def sections() -> list[tuple[str, Section]]:
-    from local_twin.demo import carts
+    from local_twin.demo import carts, catalog
 
-    return [("carts (DynamoDB, optimistic locking, TTL)", carts.run)]
+    return [
+        ("carts (DynamoDB, optimistic locking, TTL)", carts.run),
+        ("catalog (cache-aside over Valkey/Redis, Zipf reads, cache outage)", catalog.run),
+    ]
 
 
 def _format(value: Any) -> str:
@@ -58,4 +79,9 @@ def run_demo(build_dir: Path) -> dict[str, Any]:
     summary.write_text(json.dumps(results, indent=2) + "\n")
     print_summary(results, titles)
     print(f"\nwrote {summary}; every process the twin started has been stopped")
+    broken = broken_invariants(results)
+    for problem in broken:
+        print(f"DEMO CHECK FAILED: {problem}")
+    if broken:
+        raise SystemExit(1)
     return results

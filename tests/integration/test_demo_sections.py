@@ -29,3 +29,37 @@ def test_cart_section_keys_and_invariants(twin) -> None:
     assert results["carts.version_conflicts_detected"] == results["carts.version_conflict_metrics"] > 0
     assert 0 < results["carts.read_latency_ms.p50"] <= results["carts.read_latency_ms.p99"]
     assert 0 < results["carts.write_latency_ms.p50"] <= results["carts.write_latency_ms.p99"]
+
+
+CATALOG_KEYS = {
+    "catalog.reads",
+    "catalog.hit_ratio",
+    "catalog.stale_reads_after_write",
+    "catalog.db_reads_per_stampede",
+    "catalog.outage.requests",
+    "catalog.outage.errors",
+    "catalog.outage.recovered_hit_ratio",
+    "catalog.read_latency_ms.hit.p50",
+    "catalog.read_latency_ms.miss.p50",
+}
+
+
+def test_catalog_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    from local_twin.demo import broken_invariants, catalog
+
+    # The same section on a smaller workload, to keep the suite quick; `make demo` runs it full size.
+    for name, value in {
+        "SKUS": 200,
+        "READS": 2400,
+        "WARM_UP_READS": 1200,
+        "OUTAGE_READS": 160,
+        "RECOVERY_WARM_UP_READS": 400,
+        "RECOVERY_READS": 240,
+    }.items():
+        monkeypatch.setattr(catalog, name, value)
+    results = catalog.run(twin)
+    assert set(results) >= CATALOG_KEYS
+    assert results["catalog.reads"] == 2400
+    assert broken_invariants(results) == []
+    assert results["catalog.outage.errors"] == 0 and results["catalog.outage.cache_errors"] > 0
+    assert results["catalog.read_latency_ms.hit.p50"] < results["catalog.read_latency_ms.miss.p50"]

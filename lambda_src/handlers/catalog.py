@@ -1,0 +1,74 @@
+"""`catalog`: product reads cache-aside over Valkey/Redis, writes to DynamoDB (the cache strategy)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel, ConfigDict, Field
+from shop import http, validation
+from shop.cache import CachedCatalog, CacheSettings, CircuitBreaker
+from shop.cache_connection import CACHE_ERRORS, connect_from_environment
+from shop.errors import NotFound
+from shop.products import ProductStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = http.new_resolver()
+
+
+class PutProduct(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    price_cents: Annotated[int, Field(ge=0, le=10**9, strict=True)]
+    stock: Annotated[int, Field(ge=0, le=10**9, strict=True)]
+    version: Annotated[validation.Version, Field(strict=True)]
+
+
+# Module scope: one store, breaker and (lazily) one cache connection per execution environment.
+products = ProductStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+catalog = CachedCatalog(
+    products,
+    connect=connect_from_environment,
+    breaker=CircuitBreaker(
+        threshold=int(os.environ.get("CACHE_BREAKER_THRESHOLD", "3")),
+        cooldown_seconds=int(os.environ.get("CACHE_BREAKER_COOLDOWN_MS", "5000")) / 1000,
+    ),
+    settings=CacheSettings(ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300"))),
+    cache_errors=CACHE_ERRORS,
+)
+
+
+@app.get("/products/<sku>")
+@tracer.capture_method
+def get_product(sku: str) -> Response:
+    product = catalog.get(validation.sku(sku))
+    if product is None:
+        raise NotFound(f"product {sku} does not exist")
+    return http.json_response(200, product.to_json(), headers={"ETag": f'"{product.version}"'})
+
+
+@app.put("/products/<sku>")
+@tracer.capture_method
+def put_product(sku: str) -> Response:
+    validation.sku(sku)
+    request = http.request_body(app, PutProduct)
+    version = http.expected_version(app, request.version)
+    product = products.put(sku, request.name, request.price_cents, request.stock, version or 0)
+    if not catalog.invalidate(sku):
+        logger.warning("cache invalidation failed; the entry ages out by TTL", extra={"sku": sku})
+    return http.json_response(
+        201 if product.version == 1 else 200, product.to_json(), headers={"ETag": f'"{product.version}"'}
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return http.resolve(app, event, context)

@@ -1,0 +1,192 @@
+"""The catalog function on the twin with a real Redis: cache-aside, invalidation,
+stampede protection, TTL, bad input, and a cache outage in the middle of a run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from shop.cache import generation_key, value_key
+
+from local_twin import metrics
+
+pytestmark = [pytest.mark.twin, pytest.mark.redis]
+
+
+def new_sku() -> str:
+    return f"T-{uuid.uuid4().hex[:10].upper()}"
+
+
+def create(twin, sku: str, price: int = 1000) -> dict:
+    response = twin.request(
+        "PUT", f"/products/{sku}", json_body={"name": "Thing", "price_cents": price, "stock": 5, "version": 0}
+    )
+    assert response.status == 201, response.body
+    return response.json
+
+
+def cache_client(twin) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=twin.redis.port, socket_timeout=1)
+
+
+def catalog_points(twin, since_ms: int) -> list[metrics.MetricPoint]:
+    return metrics.emf_points(twin.function_log("catalog", since_ms=since_ms))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def test_miss_hit_and_negative_cache(twin) -> None:
+    sku = new_sku()
+    create(twin, sku)
+    since = now_ms()
+    assert twin.request("GET", f"/products/{sku}").status == 200
+    assert twin.request("GET", f"/products/{sku}").status == 200
+    assert twin.request("GET", "/products/NOPE-" + sku).status == 404
+    assert twin.request("GET", "/products/NOPE-" + sku).status == 404
+    points = catalog_points(twin, since)
+    assert sum(metrics.select(points, "CacheMiss")) == 2
+    assert sum(metrics.select(points, "CacheHit")) == 2
+    assert len(metrics.select(points, "StateReadLatency", Strategy="dynamodb")) == 2
+    assert cache_client(twin).get(value_key("NOPE-" + sku)) == b"__none__"
+
+
+def test_ttl_expiry(twin) -> None:
+    sku = new_sku()
+    create(twin, sku)
+    twin.request("GET", f"/products/{sku}")
+    ttl = cache_client(twin).ttl(value_key(sku))
+    assert 270 <= ttl <= 330, "TTL 300 s with +-10 % jitter"
+    cache_client(twin).expire(value_key(sku), 1)
+    time.sleep(1.2)
+    since = now_ms()
+    assert twin.request("GET", f"/products/{sku}").status == 200
+    assert sum(metrics.select(catalog_points(twin, since), "CacheMiss")) == 1
+
+
+def test_put_invalidates_and_no_reader_sees_stale_data(twin) -> None:
+    sku = new_sku()
+    create(twin, sku, price=0)
+    stale_reads = []
+
+    def writer() -> None:
+        for version in range(1, 16):
+            response = twin.request(
+                "PUT",
+                f"/products/{sku}",
+                json_body={"name": "Thing", "price_cents": version, "stock": 5, "version": version},
+            )
+            assert response.status == 200, response.body
+            # Anything read after the write returned must be at least this new.
+            for _ in range(2):
+                seen = twin.request("GET", f"/products/{sku}").json["price_cents"]
+                if seen < version:
+                    stale_reads.append((version, seen))
+
+    def reader() -> None:
+        for _ in range(25):
+            assert twin.request("GET", f"/products/{sku}").status == 200
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(writer)] + [pool.submit(reader) for _ in range(3)]
+        for future in futures:
+            future.result()
+    assert stale_reads == []
+    assert int(cache_client(twin).get(generation_key(sku))) == 16, (
+        "one invalidation per write: create + 15 updates"
+    )
+
+
+def test_stampede_reads_the_table_once(twin) -> None:
+    warm = new_sku()
+    create(twin, warm)
+    concurrency = 10
+    with ThreadPoolExecutor(concurrency) as pool:  # warm 10 execution environments first
+        list(pool.map(lambda _: twin.request("GET", f"/products/{warm}"), range(concurrency * 2)))
+    sku = new_sku()
+    create(twin, sku)
+    since = now_ms()
+    with ThreadPoolExecutor(concurrency) as pool:
+        statuses = list(
+            pool.map(lambda _: twin.request("GET", f"/products/{sku}").status, range(concurrency))
+        )
+    assert statuses == [200] * concurrency
+    db_reads = metrics.select(
+        catalog_points(twin, since), "StateReadLatency", Strategy="dynamodb", Operation="GetProduct"
+    )
+    assert len(db_reads) == 1
+
+
+@pytest.mark.parametrize(
+    ("sku", "body", "headers"),
+    [
+        ("bad sku", {"name": "x", "price_cents": 1, "stock": 1, "version": 0}, {}),
+        ("GOOD-1", {"name": "x", "price_cents": -1, "stock": 1, "version": 0}, {}),
+        ("GOOD-1", {"name": "x", "price_cents": 1, "stock": 1}, {}),
+        ("GOOD-1", {"name": "", "price_cents": 1, "stock": 1, "version": 0}, {}),
+        ("GOOD-1", {"name": "x", "price_cents": "1", "stock": 1, "version": 0}, {}),
+        ("GOOD-1", {"name": "x", "price_cents": 1, "stock": 1, "version": 0, "extra": True}, {}),
+        ("GOOD-1", {"name": "x", "price_cents": 1, "stock": 1, "version": 0}, {"If-Match": "1"}),
+    ],
+)
+def test_bad_product_input_is_400_with_no_write_and_no_cache_change(twin, sku, body, headers) -> None:
+    target = sku if sku != "GOOD-1" else new_sku()
+    cache = cache_client(twin)
+    before = set(cache.keys(f"product:{{{target}}}*"))
+    response = twin.request("PUT", f"/products/{target}", json_body=body, headers=headers)
+    assert response.status == 400, response.body
+    assert twin.request("GET", f"/products/{target}").status in (400, 404)
+    assert set(cache.keys(f"product:{{{target}}}:gen")) == {k for k in before if k.endswith(b":gen")}
+
+
+def test_stale_version_is_409(twin) -> None:
+    sku = new_sku()
+    create(twin, sku)
+    response = twin.request(
+        "PUT", f"/products/{sku}", json_body={"name": "x", "price_cents": 1, "stock": 1, "version": 0}
+    )
+    assert response.status == 409 and response.json["current_version"] == 1
+
+
+def test_cache_outage_degrades_to_dynamodb_and_recovers(twin) -> None:
+    skus = [new_sku() for _ in range(5)]
+    for sku in skus:
+        create(twin, sku)
+
+    def read_all(rounds: int) -> list[int]:
+        with ThreadPoolExecutor(4) as pool:
+            return list(
+                pool.map(
+                    lambda i: twin.request("GET", f"/products/{skus[i % len(skus)]}").status, range(rounds)
+                )
+            )
+
+    assert set(read_all(20)) == {200}
+    outage_started = now_ms()
+    twin.redis.stop()
+    try:
+        started = time.monotonic()
+        statuses = read_all(40)
+        outage_seconds = time.monotonic() - started
+    finally:
+        twin.redis.start()
+    recovered_at = now_ms()
+    assert statuses == [200] * 40, "no request may fail because the cache is down"
+    outage_points = metrics.emf_points(twin.function_log("catalog", since_ms=outage_started))
+    assert sum(metrics.select(outage_points, "CacheError")) >= 1
+    fallback = metrics.select(outage_points, "StateReadLatency", Strategy="dynamodb-fallback")
+    assert len(fallback) > sum(metrics.select(outage_points, "CacheError")), "the open breaker skips Redis"
+    assert outage_seconds < 30
+
+    time.sleep(1.5)  # the twin's breaker cool-down is 1 s
+    assert set(read_all(40)) == {200}
+    steady_from = now_ms()
+    assert set(read_all(40)) == {200}
+    points = metrics.emf_points(twin.function_log("catalog", since_ms=steady_from))
+    hits, misses = sum(metrics.select(points, "CacheHit")), sum(metrics.select(points, "CacheMiss"))
+    assert hits / max(1, hits + misses) >= 0.9, (hits, misses)
+    assert recovered_at > outage_started
