@@ -1,6 +1,6 @@
 # The shop, composed from modules/. Each strategy is a slice:
 #   external database -> state_table + cart function           (this file)
-#   cache             -> seam: modules/cache + catalog function (see README "Slices")
+#   cache             -> modules/cache + catalog function          (this file)
 #   orchestration     -> seam: modules/workflow + checkout saga
 #   observability     -> seam: modules/observability
 
@@ -33,9 +33,12 @@ locals {
     "PUT /carts/{cart_id}"        = "cart"
     "DELETE /carts/{cart_id}"     = "cart"
     "POST /carts/{cart_id}/items" = "cart"
+    "GET /products/{sku}"         = "catalog"
+    "PUT /products/{sku}"         = "catalog"
   }
   functions = {
-    cart = module.cart
+    cart    = module.cart
+    catalog = module.catalog
   }
 }
 
@@ -122,4 +125,84 @@ module "http_api" {
   throttling  = { rate_limit = var.api.rate_limit, burst_limit = var.api.burst_limit }
   access_logs = { retention_in_days = var.api.log_retention_in_days }
   tags        = local.tags
+}
+
+module "cache" {
+  source = "../modules/cache"
+
+  name                      = "${local.name}-catalog"
+  mode                      = var.cache.mode
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.private_subnet_ids
+  client_security_group_ids = [module.catalog.security_group_id]
+  log_retention_in_days     = var.functions.log_retention_in_days
+  tags                      = local.tags
+
+  replication_group = {
+    node_type                = var.cache.node_type
+    replicas                 = var.cache.replicas
+    snapshot_retention_limit = var.cache.snapshot_days
+  }
+}
+
+module "catalog" {
+  source = "../modules/lambda-function"
+
+  function_name         = "${local.name}-catalog"
+  description           = "Catalog reads cache-aside over Valkey, writes to DynamoDB"
+  source_dir            = local.lambda_source
+  handler               = "handlers.catalog.handler"
+  memory_size           = var.functions.memory_size
+  reserved_concurrency  = var.functions.reserved_concurrency
+  log_retention_in_days = var.functions.log_retention_in_days
+  log_level             = var.functions.log_level
+  snap_start            = var.functions.snap_start
+  alias_name            = local.alias_name
+  dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  tags                  = local.tags
+
+  vpc = merge(local.function_vpc, {
+    egress_rules = concat(local.function_vpc.egress_rules, [
+      { description = "Valkey over TLS", from_port = 6379, to_port = 6380, referenced_security_group_id = module.cache.security_group_id },
+    ])
+  })
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME   = "catalog"
+    CACHE_ENDPOINT            = "${module.cache.endpoint}:${module.cache.port}"
+    CACHE_TLS                 = "true"
+    CACHE_CLUSTER_MODE        = tostring(module.cache.cluster_mode)
+    CACHE_SECRET_ARN          = module.cache.secret_arn
+    CACHE_TTL_SECONDS         = tostring(var.cache.ttl_seconds)
+    CACHE_TIMEOUT_MS          = tostring(var.cache.client_timeout_ms)
+    CACHE_BREAKER_COOLDOWN_MS = tostring(var.cache.breaker_cooldown)
+  })
+
+  policy_statements = [
+    {
+      sid       = "ProductItems"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      resources = [module.state_table.arn]
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["PRODUCT#*"]
+      }]
+    },
+    {
+      sid       = "StateTableKey"
+      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      resources = [module.state_table.kms_key_arn]
+    },
+    {
+      sid       = "CacheCredentials"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [module.cache.secret_arn]
+    },
+    {
+      sid       = "CacheKey"
+      actions   = ["kms:Decrypt"]
+      resources = [module.cache.kms_key_arn]
+    },
+  ]
 }

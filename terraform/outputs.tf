@@ -17,3 +17,8 @@ output "vpc_id" {
   description = "The shop's VPC."
   value       = module.network.vpc_id
 }
+
+output "cache_endpoint" {
+  description = "The catalog cache's endpoint (TLS, RBAC user in the secret)."
+  value       = "${module.cache.endpoint}:${module.cache.port}"
+}

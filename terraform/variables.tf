@@ -51,6 +51,30 @@ variable "functions" {
   default = {}
 }
 
+variable "cache" {
+  description = "The catalog's Valkey cache: replication_group (node_type, replicas; replicas > 0 means multi-AZ with failover) or serverless."
+  type = object({
+    mode              = optional(string, "replication_group")
+    node_type         = optional(string, "cache.t4g.micro")
+    replicas          = optional(number, 0)
+    ttl_seconds       = optional(number, 300)
+    snapshot_days     = optional(number, 1)
+    breaker_cooldown  = optional(number, 5000)
+    client_timeout_ms = optional(number, 50)
+  })
+  default = {}
+
+  validation {
+    condition     = var.cache.ttl_seconds >= 1 && var.cache.ttl_seconds <= 86400
+    error_message = "cache.ttl_seconds must be between 1 and 86400."
+  }
+
+  validation {
+    condition     = var.cache.client_timeout_ms >= 5 && var.cache.client_timeout_ms <= 1000
+    error_message = "cache.client_timeout_ms must be between 5 and 1000: a slow cache must cost a request little before the fallback."
+  }
+}
+
 variable "cart_ttl_seconds" {
   description = "How long an untouched cart lives (refreshed on every write)."
   type        = number

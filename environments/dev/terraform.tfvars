@@ -19,3 +19,9 @@ functions = {
   log_retention_in_days = 7
   log_level             = "DEBUG"
 }
+
+# 1 small node, no replica: a cache outage in dev falls back to DynamoDB (by design).
+cache = {
+  node_type = "cache.t4g.micro"
+  replicas  = 0
+}

@@ -18,6 +18,12 @@ variable "functions" {
   type        = any
 }
 
+variable "cache" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+  default     = {}
+}
+
 variable "api" {
   description = "Passed to the stack: see terraform/variables.tf."
   type        = any

@@ -17,6 +17,7 @@ module "shop" {
   network                = var.network
   state_table            = var.state_table
   functions              = var.functions
+  cache                  = var.cache
   api                    = var.api
   dependencies_layer_zip = var.dependencies_layer_zip
 }

@@ -22,3 +22,10 @@ api = {
   rate_limit  = 500
   burst_limit = 1000
 }
+
+# 3 nodes (2 replicas) across AZs, multi-AZ with automatic failover.
+cache = {
+  node_type     = "cache.r7g.large"
+  replicas      = 2
+  snapshot_days = 7
+}

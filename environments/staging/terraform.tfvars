@@ -17,3 +17,10 @@ functions = {
   snap_start            = true
   log_retention_in_days = 90
 }
+
+# 2 nodes (1 replica), multi-AZ with automatic failover.
+cache = {
+  node_type     = "cache.t4g.small"
+  replicas      = 1
+  snapshot_days = 3
+}

@@ -26,8 +26,8 @@ def environment_names(call: str) -> set[str]:
     names: set[str] = set()
     for local_name in re.findall(r"local\.(\w+)", expression):
         names |= {key for key, _ in hcl.body_items(STACK.locals[local_name])}
-    for literal in re.findall(r"\{([^{}]*)\}", expression):
-        names |= set(re.findall(r"(\w+)\s*=", literal))
+    # Object-literal keys: an identifier right after "{" or "," and before a lone "=".
+    names |= set(re.findall(r"[{,]\s*([A-Za-z_]\w*)\s*=(?!=)", expression))
     return names
 
 

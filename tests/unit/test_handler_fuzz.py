@@ -106,3 +106,64 @@ def test_malformed_requests_get_4xx_and_write_nothing(cart_handler, event) -> No
     body = json.loads(response["body"])
     assert body["error"] and body["message"]
     assert table.scan(Select="COUNT")["Count"] == 0
+
+
+@pytest.fixture(scope="module")
+def catalog_handler() -> Iterator[tuple[Any, Any]]:
+    os.environ["STATE_TABLE_NAME"] = "fuzz-catalog-state"
+    os.environ["CACHE_ENDPOINT"] = "127.0.0.1:1"  # never reached: rejected requests touch no cache
+    with mock_aws():
+        table = create_state_table("fuzz-catalog-state")
+        yield fresh_import("handlers.catalog").handler, table
+
+
+good_product = {"name": "Mug", "price_cents": 100, "stock": 1, "version": 0}
+bad_price = st.one_of(
+    st.integers(max_value=-1),
+    st.integers(min_value=10**9 + 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.booleans(),
+    st.none(),
+)
+bad_product_body = st.one_of(
+    st.text(max_size=100).filter(_not_a_json_object),
+    st.sampled_from(sorted(good_product)).map(
+        lambda k: json.dumps({n: v for n, v in good_product.items() if n != k})
+    ),
+    st.builds(lambda v: json.dumps({**good_product, "price_cents": v}), bad_price),
+    st.builds(
+        lambda v: json.dumps({**good_product, "version": v}),
+        st.one_of(st.integers(max_value=-1), st.text(max_size=3), st.floats(allow_nan=False)),
+    ),
+    st.builds(
+        lambda k: json.dumps({**good_product, k: 1}),
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in good_product),
+    ),
+)
+malformed_catalog_events = st.one_of(
+    st.builds(
+        lambda b: http_api_event("PUT", "/products/SKU-1", "PUT /products/{sku}", {"sku": "SKU-1"}, b, {}),
+        bad_product_body,
+    ),
+    st.builds(
+        lambda s: http_api_event(
+            "PUT", f"/products/{s}", "PUT /products/{sku}", {"sku": s}, json.dumps(good_product), {}
+        ),
+        bad_sku.filter(lambda s: "/" not in s and s),
+    ),
+    st.builds(
+        lambda s: http_api_event("GET", f"/products/{s}", "GET /products/{sku}", {"sku": s}, None, {}),
+        bad_sku.filter(lambda s: "/" not in s and s),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=malformed_catalog_events)
+def test_malformed_catalog_requests_get_4xx_and_write_nothing(catalog_handler, event) -> None:
+    handler, table = catalog_handler
+    response = handler(event, FakeContext())
+    assert 400 <= response["statusCode"] < 500, response
+    assert json.loads(response["body"])["error"]
+    assert table.scan(Select="COUNT")["Count"] == 0

@@ -1,0 +1,61 @@
+data "aws_iam_policy_document" "key" {
+  count = local.create_key ? 1 : 0
+  # In a key policy "*" is this key, and account-root administration is AWS's default
+  # key policy; without it the key becomes unmanageable.
+  #checkov:skip=CKV_AWS_111:key policy: Resource "*" means this key only
+  #checkov:skip=CKV_AWS_356:key policy: Resource "*" means this key only
+  #checkov:skip=CKV_AWS_109:key policy: account-root administration is AWS's default key policy
+
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptsCacheLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/elasticache/${var.name}/*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = local.create_key ? 1 : 0
+
+  description         = "Encrypts cache ${var.name}: data at rest, credentials secret, logs"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key[0].json
+  tags                = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  count = local.create_key ? 1 : 0
+
+  name          = "alias/elasticache/${var.name}"
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = local.is_serverless ? {} : local.log_groups
+
+  name              = each.value
+  retention_in_days = var.log_retention_in_days
+  kms_key_id        = local.kms_key_arn
+  tags              = var.tags
+}
