@@ -65,6 +65,36 @@ FUNCTIONS: dict[str, FunctionDef] = {
         ),
         in_vpc=True,
     ),
+    "checkout": FunctionDef(
+        key="checkout",
+        handler="handlers.checkout.handler",
+        environment=(*COMMON_ENVIRONMENT, "ORDERS_STATE_MACHINE_ARN", "APPROVAL_THRESHOLD_CENTS"),
+    ),
+    "order_steps": FunctionDef(
+        key="order_steps",
+        handler="handlers.order_steps.handler",
+        environment=COMMON_ENVIRONMENT,
+        timeout_seconds=20,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class StateMachineDef:
+    key: str
+    template: str  # relative to the repository root; terraform/ renders the same file
+    type: str
+    # template variable -> function key whose ARN fills it
+    function_arns: tuple[tuple[str, str], ...]
+
+
+STATE_MACHINES: dict[str, StateMachineDef] = {
+    "checkout": StateMachineDef(
+        key="checkout",
+        template="terraform/workflows/checkout.asl.json",
+        type="STANDARD",
+        function_arns=(("order_steps_arn", "order_steps"),),
+    ),
 }
 
 ROUTES: tuple[Route, ...] = (
@@ -74,6 +104,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST /carts/{cart_id}/items", "cart"),
     Route("GET /products/{sku}", "catalog"),
     Route("PUT /products/{sku}", "catalog"),
+    Route("POST /orders", "checkout"),
+    Route("GET /orders/{order_id}", "checkout"),
+    Route("POST /orders/{order_id}/approval", "checkout"),
 )
 
 METRICS_NAMESPACE = "ServerlessState"
@@ -82,6 +115,7 @@ CACHE_TTL_SECONDS = 300
 CACHE_TIMEOUT_MS = 50
 # Short on the twin so that the outage drill sees the breaker close again within seconds.
 TWIN_BREAKER_COOLDOWN_MS = 1000
+APPROVAL_THRESHOLD_CENTS = 100_000
 
 
 def table_name(name_prefix: str) -> str:
@@ -89,4 +123,8 @@ def table_name(name_prefix: str) -> str:
 
 
 def function_name(name_prefix: str, key: str) -> str:
+    return f"{name_prefix}-{key.replace('_', '-')}"
+
+
+def state_machine_name(name_prefix: str, key: str) -> str:
     return f"{name_prefix}-{key}"

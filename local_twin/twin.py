@@ -28,9 +28,10 @@ import boto3
 from botocore.config import Config
 
 from local_twin import stack
-from local_twin.packaging import function_zip
+from local_twin.packaging import REPO_ROOT, function_zip
 from local_twin.processes import ProcessGroup
 from local_twin.redis_server import RedisServer
+from local_twin.workflows import render
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -128,6 +129,12 @@ class LocalTwin:
     def function_name(self, key: str) -> str:
         return stack.function_name(self.name_prefix, key)
 
+    def function_arn(self, key: str) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name(key)}"
+
+    def state_machine_arn(self, key: str) -> str:
+        return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{stack.state_machine_name(self.name_prefix, key)}"
+
     # ---- provisioning (what terraform/ creates, made with boto3) ---------------------------
     def function_environment(self, key: str) -> dict[str, str]:
         values = {
@@ -143,6 +150,8 @@ class LocalTwin:
             "CACHE_TTL_SECONDS": str(stack.CACHE_TTL_SECONDS),
             "CACHE_TIMEOUT_MS": str(stack.CACHE_TIMEOUT_MS),
             "CACHE_BREAKER_COOLDOWN_MS": str(stack.TWIN_BREAKER_COOLDOWN_MS),
+            "ORDERS_STATE_MACHINE_ARN": self.state_machine_arn("checkout"),
+            "APPROVAL_THRESHOLD_CENTS": str(stack.APPROVAL_THRESHOLD_CENTS),
         }
         wanted = stack.FUNCTIONS[key].environment
         missing = set(wanted) - set(values)
@@ -199,6 +208,17 @@ class LocalTwin:
                 Timeout=definition.timeout_seconds,
                 MemorySize=definition.memory_mb,
                 Environment={"Variables": self.function_environment(key)},
+            )
+        for key, machine in stack.STATE_MACHINES.items():
+            definition = render(
+                REPO_ROOT / machine.template,
+                {variable: self.function_arn(function) for variable, function in machine.function_arns},
+            )
+            self.client("stepfunctions").create_state_machine(
+                name=stack.state_machine_name(self.name_prefix, key),
+                definition=definition,
+                roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{self.name_prefix}-states",
+                type=machine.type,
             )
 
     # ---- invoking ------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from shop.errors import InvalidInput
 
 CART_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SKU = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+ORDER_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 
 
 def _sku(value: str) -> str:
@@ -35,3 +37,13 @@ def cart_id(value: str) -> str:
 
 def sku(value: str) -> str:
     return require(SKU, value, "SKU", "3-32 characters of A-Z, 0-9 and '-', starting with a letter or digit")
+
+
+def order_id(value: str) -> str:
+    return require(ORDER_ID, value, "order id", "a lowercase UUID")
+
+
+def idempotency_key(value: str) -> str:
+    return require(
+        IDEMPOTENCY_KEY, value, "Idempotency-Key", "8-128 characters of A-Z, a-z, 0-9, '_' and '-'"
+    )

@@ -1,0 +1,171 @@
+"""`checkout`: places orders idempotently and runs each as a Step Functions saga (orchestration)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any, Literal
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from pydantic import BaseModel, ConfigDict, Field
+from shop import http, observability, validation
+from shop.errors import BusinessRuleViolation, InvalidInput, ShopError
+from shop.orders import OrderStore
+from shop.payments import TOKEN_PATTERN
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = http.new_resolver()
+
+TABLE_NAME = os.environ["STATE_TABLE_NAME"]
+STATE_MACHINE_ARN = os.environ["ORDERS_STATE_MACHINE_ARN"]
+APPROVAL_THRESHOLD_CENTS = int(os.environ.get("APPROVAL_THRESHOLD_CENTS", "100000"))
+
+store = OrderStore(boto3.resource("dynamodb").Table(TABLE_NAME))
+states = boto3.client("stepfunctions")
+
+
+class DuplicateInProgress(ShopError):
+    status = 409
+    code = "duplicate_in_progress"
+
+
+class PlaceOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cart_id: Annotated[str, Field(pattern=validation.CART_ID.pattern)]
+    payment_token: Annotated[str, Field(pattern=TOKEN_PATTERN)]
+
+
+class ApprovalDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+def _count_replay(response: Any, _record: Any) -> Any:
+    observability.count("IdempotentReplay", "idempotency")
+    return response
+
+
+# One record per Idempotency-Key in the state table (its TTL attribute expires them);
+# a key reused with a different body is refused rather than answered with another order.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="idempotency_key",
+    payload_validation_jmespath="[cart_id, payment_token]",
+    expires_after_seconds=24 * 3600,
+    response_hook=_count_replay,
+)
+persistence = DynamoDBPersistenceLayer(
+    table_name=TABLE_NAME,
+    key_attr="pk",
+    sort_key_attr="sk",
+    static_pk_value="IDEMPOTENCY#checkout",
+    expiry_attr="expires_at",
+)
+
+
+@idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
+def place_order(request: dict[str, Any]) -> dict[str, Any]:
+    items, total, needs_approval = store.price_cart(request["cart_id"], APPROVAL_THRESHOLD_CENTS)
+    order = store.create(items, total, request["payment_token"], needs_approval)
+    execution = states.start_execution(
+        stateMachineArn=STATE_MACHINE_ARN,
+        name=order.order_id,
+        input=json.dumps({"order_id": order.order_id, "requires_approval": needs_approval}),
+    )
+    store.record_execution(order.order_id, execution["executionArn"])
+    observability.count("WorkflowStarted", "stepfunctions")
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "total_cents": total,
+        "requires_approval": needs_approval,
+        "execution_arn": execution["executionArn"],
+    }
+
+
+@app.post("/orders")
+@tracer.capture_method
+def post_order() -> Response:
+    key = app.current_event.headers.get("idempotency-key")
+    if key is None:
+        raise InvalidInput(
+            "the Idempotency-Key header is required: 8-128 characters of A-Z, a-z, 0-9, '_' and '-'"
+        )
+    validation.idempotency_key(key)
+    request = http.request_body(app, PlaceOrder)
+    try:
+        placed = place_order(request={"idempotency_key": key, **request.model_dump()})
+    except IdempotencyAlreadyInProgressError:
+        raise DuplicateInProgress(
+            "an order with this Idempotency-Key is being placed; retry shortly"
+        ) from None
+    except IdempotencyValidationError:
+        raise BusinessRuleViolation(
+            "this Idempotency-Key was used with a different cart or payment token"
+        ) from None
+    return http.json_response(202, placed, headers={"Location": f"/orders/{placed['order_id']}"})
+
+
+def _history(execution_arn: str | None) -> tuple[str | None, list[str]]:
+    """The execution's status and the states it entered, from Step Functions' own history."""
+    if not execution_arn:
+        return None, []
+    status = states.describe_execution(executionArn=execution_arn)["status"]
+    entered, token = [], None
+    while True:
+        page = states.get_execution_history(
+            executionArn=execution_arn, maxResults=200, **({"nextToken": token} if token else {})
+        )
+        entered += [
+            e["stateEnteredEventDetails"]["name"] for e in page["events"] if "stateEnteredEventDetails" in e
+        ]
+        token = page.get("nextToken")
+        if not token:
+            return status, entered
+
+
+@app.get("/orders/<order_id>")
+@tracer.capture_method
+def get_order(order_id: str) -> Response:
+    order = store.get(validation.order_id(order_id))
+    execution_status, entered = _history(order.execution_arn)
+    return http.json_response(
+        200, {**order.to_json(), "execution_status": execution_status, "history": entered}
+    )
+
+
+@app.post("/orders/<order_id>/approval")
+@tracer.capture_method
+def decide(order_id: str) -> Response:
+    validation.order_id(order_id)
+    request = http.request_body(app, ApprovalDecision)
+    token = store.decide_approval(order_id, approve=request.decision == "approve")
+    if request.decision == "approve":
+        states.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+    else:
+        states.send_task_failure(
+            taskToken=token, error="ApprovalRejected", cause=request.reason or "rejected by the approver"
+        )
+    return http.json_response(202, {"order_id": order_id, "decision": request.decision})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return http.resolve(app, event, context)

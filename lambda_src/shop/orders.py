@@ -1,0 +1,399 @@
+"""Orders and the checkout saga's steps, each safe to run more than once.
+
+Step Functions may deliver a task twice (a retry after a timeout that had in fact
+committed, a redrive), so every step writes conditionally on the order's status or
+its own marker and, finding its work already done, answers as if it had just done it.
+
+Status: PENDING -> RESERVED [-> AWAITING_APPROVAL -> APPROVED] -> PAID -> CONFIRMED,
+or -> FAILED after compensation (ReleaseInventory, then RefundPayment if charged).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shop import observability, payments
+from shop.carts import cart_key, is_live
+from shop.errors import BusinessRuleViolation, NotFound, ShopError
+from shop.payments import BusinessError, TransientError
+from shop.products import product_key
+
+STRATEGY = "dynamodb"
+MAX_ORDER_LINES = 50
+
+
+class NotAwaitingApproval(ShopError):
+    """A decision for an order that is not waiting for one (already decided, or never asked)."""
+
+    status = 409
+    code = "not_awaiting_approval"
+
+
+class OutOfStock(BusinessError):
+    pass
+
+
+class OrderInvalid(BusinessError):
+    pass
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    status: str
+    items: dict[str, int]
+    total_cents: int
+    payment_token: str
+    requires_approval: bool = False
+    execution_arn: str | None = None
+    charge_id: str | None = None
+    failure_cause: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "status": self.status,
+            "items": dict(sorted(self.items.items())),
+            "total_cents": self.total_cents,
+            "requires_approval": self.requires_approval,
+            "execution_arn": self.execution_arn,
+            "charge_id": self.charge_id,
+            "failure_cause": self.failure_cause,
+        }
+
+
+def order_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"ORDER#{order_id}", "sk": "ORDER"}
+
+
+def order_from_item(item: Mapping[str, Any]) -> Order:
+    known = {
+        "pk",
+        "sk",
+        "status",
+        "items",
+        "total_cents",
+        "payment_token",
+        "requires_approval",
+        "execution_arn",
+        "charge_id",
+        "failure_cause",
+    }
+    return Order(
+        order_id=str(item["pk"]).removeprefix("ORDER#"),
+        status=str(item["status"]),
+        items={sku: int(quantity) for sku, quantity in item["items"].items()},
+        total_cents=int(item["total_cents"]),
+        payment_token=str(item["payment_token"]),
+        requires_approval=bool(item.get("requires_approval", False)),
+        execution_arn=item.get("execution_arn"),
+        charge_id=item.get("charge_id"),
+        failure_cause=item.get("failure_cause"),
+        extra={k: v for k, v in item.items() if k not in known},
+    )
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def _transient_on_throttling(error: ClientError) -> None:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in (
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "TransactionConflictException",
+    ):
+        raise TransientError(f"DynamoDB is busy ({code})") from error
+
+
+class OrderStore:
+    def __init__(self, table: Any, clock: Callable[[], float] = time.time) -> None:
+        self._table = table
+        self._client = table.meta.client
+        self._clock = clock
+
+    # ---- orders ----------------------------------------------------------------------
+    def get(self, order_id: str) -> Order:
+        with observability.timed(observability.READ, STRATEGY, "GetOrder"):
+            item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
+        if not item:
+            raise NotFound(f"order {order_id} does not exist")
+        return order_from_item(item)
+
+    def price_cart(self, cart_id: str, approval_threshold_cents: int) -> tuple[dict[str, int], int, bool]:
+        """The cart's lines and total at today's prices; 404/422 when it cannot be ordered."""
+        now = self._clock()
+        with observability.timed(observability.READ, STRATEGY, "GetCart"):
+            cart = self._table.get_item(Key=cart_key(cart_id), ConsistentRead=True).get("Item")
+        if not is_live(cart, now):
+            raise NotFound(f"cart {cart_id} does not exist or has expired")
+        items = {sku: int(quantity) for sku, quantity in cart.get("items", {}).items() if int(quantity) > 0}  # type: ignore[union-attr]
+        if not items:
+            raise BusinessRuleViolation(f"cart {cart_id} is empty")
+        if len(items) > MAX_ORDER_LINES:
+            raise BusinessRuleViolation(f"an order holds at most {MAX_ORDER_LINES} products")
+        total = 0
+        for sku, quantity in items.items():
+            with observability.timed(observability.READ, STRATEGY, "GetProduct"):
+                product = self._table.get_item(Key=product_key(sku), ConsistentRead=True).get("Item")
+            if not product:
+                raise BusinessRuleViolation(f"product {sku} in cart {cart_id} is no longer sold")
+            total += int(product["price_cents"]) * quantity
+        return items, total, total > approval_threshold_cents
+
+    def create(
+        self, items: dict[str, int], total_cents: int, payment_token: str, requires_approval: bool
+    ) -> Order:
+        order = Order(str(uuid.uuid4()), "PENDING", items, total_cents, payment_token, requires_approval)
+        item = {
+            **order_key(order.order_id),
+            "status": order.status,
+            "items": items,
+            "total_cents": total_cents,
+            "payment_token": payment_token,
+            "requires_approval": requires_approval,
+            "created_at": int(self._clock()),
+            "updated_at": int(self._clock()),
+        }
+        with observability.timed(observability.WRITE, STRATEGY, "CreateOrder"):
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        return order
+
+    def record_execution(self, order_id: str, execution_arn: str) -> None:
+        self._update(order_id, "execution_arn = :arn", {":arn": execution_arn}, operation="RecordExecution")
+
+    def _update(
+        self,
+        order_id: str,
+        assignments: str,
+        values: dict[str, Any],
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        operation: str = "UpdateOrder",
+        other_clauses: str = "",
+    ) -> dict[str, Any] | None:
+        """SETs `assignments` (and updated_at); returns the new item, or None when the condition did not hold."""
+        set_clause = ", ".join(part for part in (assignments, "updated_at = :now") if part)
+        arguments: dict[str, Any] = {
+            "Key": order_key(order_id),
+            "UpdateExpression": f"SET {set_clause} {other_clauses}".strip(),
+            "ExpressionAttributeValues": {**values, ":now": int(self._clock())},
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            arguments["ConditionExpression"] = condition
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        try:
+            with observability.timed(observability.WRITE, STRATEGY, operation):
+                return self._table.update_item(**arguments)["Attributes"]
+        except ClientError as error:
+            _transient_on_throttling(error)
+            if _is_condition_failure(error):
+                return None
+            raise
+
+    # ---- saga steps --------------------------------------------------------------------
+    def validate(self, order_id: str) -> dict[str, Any]:
+        order = self.get(order_id)
+        if not order.items or order.total_cents <= 0:
+            raise OrderInvalid(f"order {order_id} has no payable lines")
+        return {"status": order.status}
+
+    def reserve_inventory(self, order_id: str) -> dict[str, Any]:
+        """All lines or none: stock decrements conditional on stock >= quantity, in one
+        transaction with the order's PENDING -> RESERVED transition."""
+        order = self.get(order_id)
+        if order.status != "PENDING":
+            return {"status": order.status, "already_done": True}
+        now = int(self._clock())
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": order_key(order_id),
+                    "UpdateExpression": "SET #status = :reserved, reserved_at = :now, updated_at = :now",
+                    "ConditionExpression": "#status = :pending",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":reserved": "RESERVED",
+                        ":pending": "PENDING",
+                        ":now": now,
+                    },
+                }
+            }
+        ]
+        for sku, quantity in sorted(order.items.items()):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": product_key(sku),
+                        "UpdateExpression": "SET stock = stock - :q, version = version + :one",
+                        "ConditionExpression": "attribute_exists(pk) AND stock >= :q",
+                        "ExpressionAttributeValues": {":q": quantity, ":one": 1},
+                    }
+                }
+            )
+        try:
+            with observability.timed(observability.WRITE, STRATEGY, "ReserveInventory"):
+                self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            _transient_on_throttling(error)
+            if not _is_condition_failure(error):
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return {"status": self.get(order_id).status, "already_done": True}  # a duplicate delivery
+            short = [
+                sku
+                for (sku, _), reason in zip(sorted(order.items.items()), reasons[1:], strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            raise OutOfStock(
+                f"not enough stock for {', '.join(short) or 'an item'} in order {order_id}"
+            ) from None
+        return {"status": "RESERVED", "already_done": False}
+
+    def request_approval(self, order_id: str, task_token: str) -> dict[str, Any]:
+        updated = self._update(
+            order_id,
+            "#status = :awaiting, task_token = :token",
+            {":awaiting": "AWAITING_APPROVAL", ":token": task_token, ":reserved": "RESERVED"},
+            condition="#status IN (:reserved, :awaiting)",
+            names={"#status": "status"},
+            operation="RequestApproval",
+        )
+        if updated is None:
+            raise OrderInvalid(f"order {order_id} cannot wait for approval in its current status")
+        return {"status": "AWAITING_APPROVAL"}
+
+    def decide_approval(self, order_id: str, approve: bool) -> str:
+        """Takes the waiting task token (once) and records the decision; returns the token."""
+        order = self.get(order_id)
+        token = order.extra.get("task_token")
+        new_status = "APPROVED" if approve else "REJECTED_BY_APPROVER"
+        updated = self._update(
+            order_id,
+            "#status = :decided",
+            {":decided": new_status, ":awaiting": "AWAITING_APPROVAL"},
+            other_clauses="REMOVE task_token",
+            condition="#status = :awaiting AND attribute_exists(task_token)",
+            names={"#status": "status"},
+            operation="DecideApproval",
+        )
+        if updated is None or not token:
+            raise NotAwaitingApproval(f"order {order_id} is {order.status}, not waiting for approval")
+        return str(token)
+
+    def charge_payment(self, order_id: str) -> dict[str, Any]:
+        order = self.get(order_id)
+        if order.charge_id:
+            return {"status": order.status, "charge_id": order.charge_id, "already_done": True}
+        attempts = self._update(
+            order_id,
+            "",
+            {":one": 1},
+            operation="CountPaymentAttempt",
+            other_clauses="ADD payment_attempts :one",
+        )
+        attempt = int((attempts or {}).get("payment_attempts", 1))
+        charge = payments.charge(order.payment_token, order_id, order.total_cents, attempt)
+        updated = self._update(
+            order_id,
+            "#status = :paid, charge_id = :charge",
+            {":paid": "PAID", ":charge": charge.charge_id, ":reserved": "RESERVED", ":approved": "APPROVED"},
+            condition="attribute_not_exists(charge_id) AND #status IN (:reserved, :approved)",
+            names={"#status": "status"},
+            operation="ChargePayment",
+        )
+        if updated is None:
+            current = self.get(order_id)
+            if current.charge_id:
+                return {"status": current.status, "charge_id": current.charge_id, "already_done": True}
+            raise OrderInvalid(f"order {order_id} cannot be charged in status {current.status}")
+        return {"status": "PAID", "charge_id": charge.charge_id, "already_done": False}
+
+    def confirm(self, order_id: str) -> dict[str, Any]:
+        updated = self._update(
+            order_id,
+            "#status = :confirmed",
+            {":confirmed": "CONFIRMED", ":paid": "PAID"},
+            condition="#status IN (:paid, :confirmed)",
+            names={"#status": "status"},
+            operation="ConfirmOrder",
+        )
+        if updated is None:
+            raise OrderInvalid(f"order {order_id} is not paid")
+        return {"status": "CONFIRMED"}
+
+    def release_inventory(self, order_id: str) -> dict[str, Any]:
+        """Gives reserved stock back exactly once; a no-op when nothing was reserved."""
+        order = self.get(order_id)
+        charged = bool(order.charge_id) and not order.extra.get("refunded_at")
+        if "reserved_at" not in order.extra or "released_at" in order.extra:
+            return {"released": False, "charged": charged}
+        now = int(self._clock())
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": order_key(order_id),
+                    "UpdateExpression": "SET released_at = :now, updated_at = :now",
+                    "ConditionExpression": "attribute_exists(reserved_at) AND attribute_not_exists(released_at)",
+                    "ExpressionAttributeValues": {":now": now},
+                }
+            }
+        ]
+        for sku, quantity in sorted(order.items.items()):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": product_key(sku),
+                        "UpdateExpression": "SET stock = stock + :q, version = version + :one",
+                        "ExpressionAttributeValues": {":q": quantity, ":one": 1},
+                    }
+                }
+            )
+        try:
+            with observability.timed(observability.WRITE, STRATEGY, "ReleaseInventory"):
+                self._client.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            _transient_on_throttling(error)
+            if not _is_condition_failure(error):
+                raise
+            return {"released": False, "charged": charged}
+        return {"released": True, "charged": charged}
+
+    def refund(self, order_id: str) -> dict[str, Any]:
+        updated = self._update(
+            order_id,
+            "refunded_at = :now_refund",
+            {":now_refund": int(self._clock())},
+            condition="attribute_exists(charge_id) AND attribute_not_exists(refunded_at)",
+            operation="RefundPayment",
+        )
+        return {"refunded": updated is not None}
+
+    def mark_failed(self, order_id: str, cause: str) -> dict[str, Any]:
+        updated = self._update(
+            order_id,
+            "#status = :failed, failure_cause = :cause",
+            {":failed": "FAILED", ":cause": cause[:500], ":confirmed": "CONFIRMED"},
+            condition="#status <> :confirmed",
+            names={"#status": "status"},
+            operation="MarkFailed",
+        )
+        return {"status": "FAILED" if updated is not None else self.get(order_id).status}
