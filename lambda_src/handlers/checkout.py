@@ -143,6 +143,8 @@ def _history(execution_arn: str | None) -> tuple[str | None, list[str]]:
 def get_order(order_id: str) -> Response:
     order = store.get(validation.order_id(order_id))
     execution_status, entered = _history(order.execution_arn)
+    if execution_status not in (None, "RUNNING"):
+        order = store.get(order_id)  # the execution ended after the first read: show its last write
     return http.json_response(
         200, {**order.to_json(), "execution_status": execution_status, "history": entered}
     )
