@@ -69,12 +69,14 @@ FUNCTIONS: dict[str, FunctionDef] = {
         key="checkout",
         handler="handlers.checkout.handler",
         environment=(*COMMON_ENVIRONMENT, "ORDERS_STATE_MACHINE_ARN", "APPROVAL_THRESHOLD_CENTS"),
+        in_vpc=True,
     ),
     "order_steps": FunctionDef(
         key="order_steps",
         handler="handlers.order_steps.handler",
         environment=COMMON_ENVIRONMENT,
         timeout_seconds=20,
+        in_vpc=True,
     ),
 }
 

@@ -1,7 +1,7 @@
 # The shop, composed from modules/. Each strategy is a slice:
 #   external database -> state_table + cart function           (this file)
 #   cache             -> modules/cache + catalog function          (this file)
-#   orchestration     -> seam: modules/workflow + checkout saga
+#   orchestration     -> modules/workflow + checkout and order-steps functions (this file)
 #   observability     -> seam: modules/observability
 
 locals {
@@ -29,16 +29,21 @@ locals {
   }
 
   routes = {
-    "GET /carts/{cart_id}"        = "cart"
-    "PUT /carts/{cart_id}"        = "cart"
-    "DELETE /carts/{cart_id}"     = "cart"
-    "POST /carts/{cart_id}/items" = "cart"
-    "GET /products/{sku}"         = "catalog"
-    "PUT /products/{sku}"         = "catalog"
+    "GET /carts/{cart_id}"             = "cart"
+    "PUT /carts/{cart_id}"             = "cart"
+    "DELETE /carts/{cart_id}"          = "cart"
+    "POST /carts/{cart_id}/items"      = "cart"
+    "GET /products/{sku}"              = "catalog"
+    "PUT /products/{sku}"              = "catalog"
+    "POST /orders"                     = "checkout"
+    "GET /orders/{order_id}"           = "checkout"
+    "POST /orders/{order_id}/approval" = "checkout"
   }
   functions = {
-    cart    = module.cart
-    catalog = module.catalog
+    cart        = module.cart
+    catalog     = module.catalog
+    checkout    = module.checkout
+    order_steps = module.order_steps
   }
 }
 
@@ -203,6 +208,125 @@ module "catalog" {
       sid       = "CacheKey"
       actions   = ["kms:Decrypt"]
       resources = [module.cache.kms_key_arn]
+    },
+  ]
+}
+
+module "order_steps" {
+  source = "../modules/lambda-function"
+
+  function_name         = "${local.name}-order-steps"
+  description           = "The checkout saga's idempotent steps"
+  source_dir            = local.lambda_source
+  handler               = "handlers.order_steps.handler"
+  timeout               = 20
+  memory_size           = var.functions.memory_size
+  reserved_concurrency  = var.functions.reserved_concurrency
+  log_retention_in_days = var.functions.log_retention_in_days
+  log_level             = var.functions.log_level
+  snap_start            = var.functions.snap_start
+  alias_name            = local.alias_name
+  dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  vpc                   = local.function_vpc
+  tags                  = local.tags
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME = "order-steps"
+  })
+
+  policy_statements = [
+    {
+      sid       = "OrderItems"
+      actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      resources = [module.state_table.arn]
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["ORDER#*", "PRODUCT#*"]
+      }]
+    },
+    {
+      sid       = "StateTableKey"
+      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      resources = [module.state_table.kms_key_arn]
+    },
+  ]
+}
+
+module "checkout_workflow" {
+  source = "../modules/workflow"
+
+  name                 = "${local.name}-checkout"
+  definition_template  = "${path.module}/workflows/checkout.asl.json"
+  template_variables   = { order_steps_arn = module.order_steps.invoke_target_arn }
+  lambda_function_arns = [module.order_steps.function_arn]
+  logging              = { level = "ALL", retention_in_days = var.functions.log_retention_in_days }
+  tags                 = local.tags
+}
+
+module "checkout" {
+  source = "../modules/lambda-function"
+
+  function_name         = "${local.name}-checkout"
+  description           = "Places orders idempotently and starts the checkout saga"
+  source_dir            = local.lambda_source
+  handler               = "handlers.checkout.handler"
+  memory_size           = var.functions.memory_size
+  reserved_concurrency  = var.functions.reserved_concurrency
+  log_retention_in_days = var.functions.log_retention_in_days
+  log_level             = var.functions.log_level
+  snap_start            = var.functions.snap_start
+  alias_name            = local.alias_name
+  dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  vpc                   = local.function_vpc
+  tags                  = local.tags
+
+  environment_variables = merge(local.common_environment, {
+    POWERTOOLS_SERVICE_NAME  = "checkout"
+    ORDERS_STATE_MACHINE_ARN = module.checkout_workflow.arn
+    APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
+  })
+
+  policy_statements = [
+    {
+      sid       = "ReadCartsAndProducts"
+      actions   = ["dynamodb:GetItem"]
+      resources = [module.state_table.arn]
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["CART#*", "PRODUCT#*", "ORDER#*", "IDEMPOTENCY#*"]
+      }]
+    },
+    {
+      sid       = "WriteOrdersAndIdempotencyRecords"
+      actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = [module.state_table.arn]
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["ORDER#*", "IDEMPOTENCY#*"]
+      }]
+    },
+    {
+      sid       = "StateTableKey"
+      actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+      resources = [module.state_table.kms_key_arn]
+    },
+    {
+      sid       = "RunCheckoutSaga"
+      actions   = ["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure"]
+      resources = [module.checkout_workflow.arn]
+    },
+    {
+      sid       = "ReadExecutions"
+      actions   = ["states:DescribeExecution", "states:GetExecutionHistory"]
+      resources = [module.checkout_workflow.execution_arn_pattern]
+    },
+    {
+      sid       = "ExecutionDataKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [module.checkout_workflow.kms_key_arn]
     },
   ]
 }

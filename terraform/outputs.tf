@@ -22,3 +22,8 @@ output "cache_endpoint" {
   description = "The catalog cache's endpoint (TLS, RBAC user in the secret)."
   value       = "${module.cache.endpoint}:${module.cache.port}"
 }
+
+output "checkout_state_machine_arn" {
+  description = "The checkout saga."
+  value       = module.checkout_workflow.arn
+}

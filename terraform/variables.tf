@@ -75,6 +75,17 @@ variable "cache" {
   }
 }
 
+variable "approval_threshold_cents" {
+  description = "Orders whose total exceeds this wait for a person's approval (task token) before payment."
+  type        = number
+  default     = 100000
+
+  validation {
+    condition     = var.approval_threshold_cents >= 0
+    error_message = "approval_threshold_cents must be 0 or more."
+  }
+}
+
 variable "cart_ttl_seconds" {
   description = "How long an untouched cart lives (refreshed on every write)."
   type        = number

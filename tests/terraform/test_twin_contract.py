@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from local_twin import stack
+from local_twin import stack, workflows
 from tools import hcl
 
 STACK = hcl.TerraformDir.load(hcl.REPO_ROOT / "terraform")
@@ -68,3 +68,34 @@ def test_contract_reader_can_fail() -> None:
     """A sanity check of the reader itself: it must see names that are really there."""
     assert "STATE_TABLE_NAME" in environment_names("cart")
     assert "NOT_A_VARIABLE" not in environment_names("cart")
+
+
+@pytest.mark.parametrize("key", sorted(stack.STATE_MACHINES))
+def test_state_machine_template_and_variables(key: str) -> None:
+    """Terraform's templatefile() and the twin render the same ASL file with the same variables."""
+    machine = stack.STATE_MACHINES[key]
+    call = STACK.module_calls[f"{key}_workflow"]
+    template = hcl.strip_interpolation(call["definition_template"]).replace("${path.module}", "terraform")
+    assert template == machine.template
+    variables = {
+        name: hcl.strip_interpolation(value) for name, value in hcl.body_items(call["template_variables"])
+    }
+    assert {name: value.split(".")[1] for name, value in variables.items()} == dict(machine.function_arns)
+    assert workflows.placeholders((hcl.REPO_ROOT / machine.template).read_text()) == set(variables)
+    assert hcl.strip_interpolation(call.get("type", '"STANDARD"')) == machine.type
+
+
+@pytest.mark.parametrize("key", sorted(stack.STATE_MACHINES))
+def test_state_machine_definition_passes_statelint(key: str) -> None:
+    from statelint.config import Config
+    from statelint.linter import Linter
+
+    machine = stack.STATE_MACHINES[key]
+    arns = {
+        name: f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+        for name, function in machine.function_arns
+    }
+    rendered = workflows.render(hcl.REPO_ROOT / machine.template, arns)
+    assert Linter.validate(rendered, Config([], False, False)) == []
+    broken = rendered.replace('"Next": "ConfirmOrder"', '"Next": "NoSuchState"')
+    assert Linter.validate(broken, Config([], False, False)), "statelint must catch a dangling Next"

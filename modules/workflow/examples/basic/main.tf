@@ -1,0 +1,26 @@
+# A STANDARD state machine that invokes one function, with encrypted logs and X-Ray.
+provider "aws" {
+  region = "eu-west-1"
+}
+
+module "hello" {
+  source = "../../../lambda-function"
+
+  function_name = "example-workflow-hello"
+  source_dir    = "${path.module}/../../../lambda-function/examples/basic/src"
+  handler       = "app.handler"
+}
+
+module "workflow" {
+  source = "../.."
+
+  name                 = "example-hello"
+  definition_template  = "${path.module}/hello.asl.json"
+  template_variables   = { hello_arn = module.hello.function_arn }
+  lambda_function_arns = [module.hello.function_arn]
+}
+
+output "state_machine_arn" {
+  description = "Start executions here."
+  value       = module.workflow.arn
+}
