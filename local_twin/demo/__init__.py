@@ -20,7 +20,18 @@ INVARIANTS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "catalog.stale_reads_after_write": ("== 0", lambda v: v == 0),
     "catalog.db_reads_per_stampede": ("== 1", lambda v: v == 1),
     "catalog.outage.errors": ("== 0", lambda v: v == 0),
+    "checkout.inventory_drift": ("== 0", lambda v: v == 0),
+    "checkout.duplicate_executions": ("== 0", lambda v: v == 0),
 }
+
+
+def _terminal_equals_orders(results: dict[str, Any]) -> list[str]:
+    if (
+        "checkout.orders" in results
+        and results["checkout.executions_in_terminal_state"] != results["checkout.orders"]
+    ):
+        return ["checkout.executions_in_terminal_state == checkout.orders"]
+    return []
 
 
 def broken_invariants(results: dict[str, Any]) -> list[str]:
@@ -28,15 +39,16 @@ def broken_invariants(results: dict[str, Any]) -> list[str]:
         f"{key} {rule} (got {results.get(key)!r})"
         for key, (rule, holds) in INVARIANTS.items()
         if key.split(".")[0] in {k.split(".")[0] for k in results} and not holds(results.get(key))
-    ]
+    ] + _terminal_equals_orders(results)
 
 
 def sections() -> list[tuple[str, Section]]:
-    from local_twin.demo import carts, catalog
+    from local_twin.demo import carts, catalog, checkout
 
     return [
         ("carts (DynamoDB, optimistic locking, TTL)", carts.run),
         ("catalog (cache-aside over Valkey/Redis, Zipf reads, cache outage)", catalog.run),
+        ("checkout (idempotency + Step Functions saga, every path)", checkout.run),
     ]
 
 

@@ -63,3 +63,33 @@ def test_catalog_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPat
     assert broken_invariants(results) == []
     assert results["catalog.outage.errors"] == 0 and results["catalog.outage.cache_errors"] > 0
     assert results["catalog.read_latency_ms.hit.p50"] < results["catalog.read_latency_ms.miss.p50"]
+
+
+CHECKOUT_KEYS = {
+    "checkout.orders",
+    "checkout.confirmed",
+    "checkout.compensated",
+    "checkout.inventory_drift",
+    "checkout.executions_in_terminal_state",
+    "checkout.state_transitions_per_order.p50",
+    "checkout.end_to_end_ms.p50",
+}
+
+
+def test_checkout_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    from local_twin.demo import broken_invariants, checkout
+
+    small = [checkout.Path(p.name, 2, p.payment_token, p.decision, p.last_unit_race) for p in checkout.PATHS]
+    monkeypatch.setattr(checkout, "PATHS", small)
+    results = checkout.run(twin)
+    assert set(results) >= CHECKOUT_KEYS
+    assert results["checkout.orders"] == 2 * len(small)
+    assert broken_invariants(results) == []
+    # happy 2, transient 2, race 1 of 2, approved 2
+    assert results["checkout.confirmed"] == 7
+    assert results["checkout.compensated"] == results["checkout.orders"] - results["checkout.confirmed"]
+    assert (
+        results["checkout.idempotent_replays"]
+        == results["checkout.client_retries"]
+        == results["checkout.orders"]
+    )
