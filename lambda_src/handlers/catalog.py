@@ -43,6 +43,13 @@ catalog = CachedCatalog(
     cache_errors=CACHE_ERRORS,
 )
 
+try:  # present only in Lambda's SnapStart-capable Python runtimes
+    from snapshot_restore_py import register_after_restore
+except ImportError:
+    register_after_restore = None
+if register_after_restore is not None:
+    register_after_restore(catalog.reset_connection)
+
 
 @app.get("/products/<sku>")
 @tracer.capture_method

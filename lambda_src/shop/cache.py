@@ -159,6 +159,11 @@ class CachedCatalog:
             self._client = self._connect()
         return self._client
 
+    def reset_connection(self) -> None:
+        """After a SnapStart restore the snapshot's sockets are dead: connect afresh on next use."""
+        self._client = None
+        self._breaker.record_success()
+
     def get(self, sku: str) -> Product | None:
         started = time.perf_counter()
         product, outcome = self._get(sku)

@@ -43,12 +43,13 @@ def broken_invariants(results: dict[str, Any]) -> list[str]:
 
 
 def sections() -> list[tuple[str, Section]]:
-    from local_twin.demo import carts, catalog, checkout
+    from local_twin.demo import carts, catalog, checkout, reuse
 
     return [
         ("carts (DynamoDB, optimistic locking, TTL)", carts.run),
         ("catalog (cache-aside over Valkey/Redis, Zipf reads, cache outage)", catalog.run),
         ("checkout (idempotency + Step Functions saga, every path)", checkout.run),
+        ("execution-environment reuse (every function, the whole run)", reuse.run),
     ]
 
 

@@ -145,3 +145,17 @@ def test_concurrent_misses_read_the_table_once(catalog) -> None:
     for thread in threads:
         thread.join()
     assert store.reads == 1
+
+
+def test_reset_connection_reconnects_on_next_use() -> None:
+    connections = []
+
+    def connect() -> object:
+        connections.append(object())
+        return connections[-1]
+
+    cached = CachedCatalog(None, connect, CircuitBreaker(3, 1), CacheSettings(), (OSError,))  # type: ignore[arg-type]
+    first = cached.client
+    assert cached.client is first and len(connections) == 1, "one connection per warm environment"
+    cached.reset_connection()
+    assert cached.client is not first and len(connections) == 2
