@@ -10,7 +10,7 @@ output "table_name" {
 
 output "function_names" {
   description = "Function names by role in the shop."
-  value       = { for key, function in local.functions : key => function.function_name }
+  value       = { for key, function in module.function : key => function.function_name }
 }
 
 output "vpc_id" {

@@ -33,6 +33,11 @@ output "security_group_id" {
   value       = aws_security_group.this.id
 }
 
+output "client_security_group_id" {
+  description = "Attach this group to a client (for example a function's vpc.security_group_ids) to let it reach the cache."
+  value       = aws_security_group.client.id
+}
+
 output "kms_key_arn" {
   description = "Key for data at rest, the secret and the logs."
   value       = local.kms_key_arn

@@ -46,7 +46,7 @@ variable "subnet_ids" {
 }
 
 variable "client_security_group_ids" {
-  description = "Security groups allowed to connect on the cache port (TLS). Nothing else is admitted."
+  description = "More security groups allowed to connect on the cache port (TLS), besides the module's own client group. Nothing else is admitted."
   type        = list(string)
   default     = []
 }

@@ -99,7 +99,7 @@ resource "aws_lambda_function" "this" {
     for_each = var.vpc == null ? [] : [var.vpc]
     content {
       subnet_ids         = vpc_config.value.subnet_ids
-      security_group_ids = [aws_security_group.this[0].id]
+      security_group_ids = concat([aws_security_group.this[0].id], vpc_config.value.security_group_ids)
     }
   }
 

@@ -195,10 +195,11 @@ variable "policy_statements" {
 }
 
 variable "vpc" {
-  description = "Run in a VPC: the module creates an egress-only security group. egress_rules default to HTTPS anywhere (AWS APIs via endpoints or NAT)."
+  description = "Run in a VPC: the module creates an egress-only security group (egress_rules default to HTTPS anywhere: AWS APIs via endpoints or NAT); security_group_ids adds groups made elsewhere, such as a cache's client group."
   type = object({
-    vpc_id     = string
-    subnet_ids = list(string)
+    vpc_id             = string
+    subnet_ids         = list(string)
+    security_group_ids = optional(list(string), [])
     egress_rules = optional(list(object({
       description                  = string
       from_port                    = number

@@ -16,18 +16,27 @@ from tools import hcl
 STACK = hcl.TerraformDir.load(hcl.REPO_ROOT / "terraform")
 
 
+FUNCTION_CALL = STACK.module_calls["function"]  # one for_each module block, one entry per function
+
+
 def module_argument(call: str, name: str) -> str:
     return hcl.strip_interpolation(STACK.module_calls[call][name])
 
 
-def environment_names(call: str) -> set[str]:
-    """Keys of `environment_variables`, through merge() and local maps."""
-    expression = module_argument(call, "environment_variables")
+def function_entry(key: str) -> dict:
+    entries = {hcl.unquote(name): body for name, body in hcl.body_items(STACK.locals["functions"])}
+    assert key in entries, f'terraform/functions.tf has no entry "{key}" in local.functions'
+    return entries[key]
+
+
+def environment_names(key: str) -> set[str]:
+    """What the module block merges: the locals it names plus the entry's own `environment`."""
+    expression = hcl.strip_interpolation(FUNCTION_CALL["environment_variables"])
     names: set[str] = set()
     for local_name in re.findall(r"local\.(\w+)", expression):
-        names |= {key for key, _ in hcl.body_items(STACK.locals[local_name])}
-    # Object-literal keys: an identifier right after "{" or "," and before a lone "=".
-    names |= set(re.findall(r"[{,]\s*([A-Za-z_]\w*)\s*=(?!=)", expression))
+        names |= {name for name, _ in hcl.body_items(STACK.locals[local_name])}
+    if "each.value.environment" in expression:
+        names |= {name for name, _ in hcl.body_items(function_entry(key)["environment"])}
     return names
 
 
@@ -42,12 +51,13 @@ def test_table_keys_and_ttl() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(stack.FUNCTIONS))
-def test_function_handler_and_environment(key: str) -> None:
-    assert key in STACK.module_calls, f'terraform/ has no module "{key}"'
+def test_function_handler_environment_and_timeout(key: str) -> None:
     definition = stack.FUNCTIONS[key]
-    assert module_argument(key, "handler") == definition.handler
+    entry = function_entry(key)
+    assert hcl.strip_interpolation(entry["handler"]) == definition.handler
     assert environment_names(key) == set(definition.environment)
-    assert ("vpc" in STACK.module_calls[key]) == definition.in_vpc
+    assert int(entry["timeout"]) == definition.timeout_seconds
+    assert ("vpc" in FUNCTION_CALL) == definition.in_vpc
 
 
 def test_routes() -> None:
@@ -76,11 +86,14 @@ def test_state_machine_template_and_variables(key: str) -> None:
     machine = stack.STATE_MACHINES[key]
     call = STACK.module_calls[f"{key}_workflow"]
     template = hcl.strip_interpolation(call["definition_template"]).replace("${path.module}", "terraform")
+    assert hcl.strip_interpolation(call["name"]) == f"local.{key}_state_machine_name"
+    assert hcl.strip_interpolation(STACK.locals[f"{key}_state_machine_name"]).endswith(f"-{key}")
     assert template == machine.template
     variables = {
         name: hcl.strip_interpolation(value) for name, value in hcl.body_items(call["template_variables"])
     }
-    assert {name: value.split(".")[1] for name, value in variables.items()} == dict(machine.function_arns)
+    referenced = {name: re.search(r'module\.function\["(\w+)"\]', value) for name, value in variables.items()}
+    assert {name: found.group(1) for name, found in referenced.items() if found} == dict(machine.function_arns)
     assert workflows.placeholders((hcl.REPO_ROOT / machine.template).read_text()) == set(variables)
     assert hcl.strip_interpolation(call.get("type", '"STANDARD"')) == machine.type
 

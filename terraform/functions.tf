@@ -1,0 +1,170 @@
+# Every function of the shop: what differs per function is in local.functions, what
+# is the same (runtime settings per environment, VPC, layers) is in the module block.
+# Names match local_twin/stack.py; tests/terraform/test_twin_contract.py keeps them equal.
+
+locals {
+  lambda_source = "${path.module}/../lambda_src"
+  alias_name    = var.functions.snap_start ? "live" : null
+
+  common_environment = {
+    POWERTOOLS_SERVICE_NAME      = "shop"
+    POWERTOOLS_METRICS_NAMESPACE = "ServerlessState"
+    POWERTOOLS_LOG_LEVEL         = var.functions.log_level
+    STATE_TABLE_NAME             = module.state_table.name
+  }
+
+  function_vpc = {
+    vpc_id     = module.network.vpc_id
+    subnet_ids = module.network.private_subnet_ids
+    egress_rules = [
+      { description = "DynamoDB via the gateway endpoint", from_port = 443, to_port = 443, prefix_list_id = module.network.dynamodb_prefix_list_id },
+      { description = "AWS APIs via interface endpoints", from_port = 443, to_port = 443, cidr_ipv4 = module.network.vpc_cidr_block },
+    ]
+  }
+
+  state_table_key = {
+    sid       = "StateTableKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.state_table.kms_key_arn]
+  }
+
+  functions = {
+    cart = {
+      description        = "Carts in DynamoDB: optimistic locking and TTL"
+      handler            = "handlers.cart.handler"
+      timeout            = 10
+      security_group_ids = []
+      environment = {
+        POWERTOOLS_SERVICE_NAME = "cart"
+        CART_TTL_SECONDS        = tostring(var.cart_ttl_seconds)
+      }
+      policy_statements = [
+        {
+          sid        = "CartItems"
+          actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["CART#*"] }]
+        },
+        local.state_table_key,
+      ]
+    }
+
+    catalog = {
+      description        = "Catalog reads cache-aside over Valkey, writes to DynamoDB"
+      handler            = "handlers.catalog.handler"
+      timeout            = 10
+      security_group_ids = [module.cache.client_security_group_id]
+      environment = {
+        POWERTOOLS_SERVICE_NAME   = "catalog"
+        CACHE_ENDPOINT            = "${module.cache.endpoint}:${module.cache.port}"
+        CACHE_TLS                 = "true"
+        CACHE_CLUSTER_MODE        = tostring(module.cache.cluster_mode)
+        CACHE_SECRET_ARN          = module.cache.secret_arn
+        CACHE_TTL_SECONDS         = tostring(var.cache.ttl_seconds)
+        CACHE_TIMEOUT_MS          = tostring(var.cache.client_timeout_ms)
+        CACHE_BREAKER_COOLDOWN_MS = tostring(var.cache.breaker_cooldown)
+      }
+      policy_statements = [
+        {
+          sid        = "ProductItems"
+          actions    = ["dynamodb:GetItem", "dynamodb:PutItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["PRODUCT#*"] }]
+        },
+        local.state_table_key,
+        { sid = "CacheCredentials", actions = ["secretsmanager:GetSecretValue"], resources = [module.cache.secret_arn], conditions = [] },
+        { sid = "CacheKey", actions = ["kms:Decrypt"], resources = [module.cache.kms_key_arn], conditions = [] },
+      ]
+    }
+
+    checkout = {
+      description        = "Places orders idempotently and starts the checkout saga"
+      handler            = "handlers.checkout.handler"
+      timeout            = 10
+      security_group_ids = []
+      environment = {
+        POWERTOOLS_SERVICE_NAME  = "checkout"
+        ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
+        APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
+      }
+      policy_statements = [
+        {
+          sid        = "ReadCartsProductsOrders"
+          actions    = ["dynamodb:GetItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["CART#*", "PRODUCT#*", "ORDER#*", "IDEMPOTENCY#*"] }]
+        },
+        {
+          sid        = "WriteOrdersAndIdempotencyRecords"
+          actions    = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "IDEMPOTENCY#*"] }]
+        },
+        local.state_table_key,
+        {
+          sid        = "RunCheckoutSaga"
+          actions    = ["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure"]
+          resources  = [local.checkout_state_machine_arn]
+          conditions = []
+        },
+        {
+          sid        = "ReadExecutions"
+          actions    = ["states:DescribeExecution", "states:GetExecutionHistory"]
+          resources  = [local.checkout_executions_arn]
+          conditions = []
+        },
+        {
+          # The workflow's key encrypts execution data; only Step Functions may use it for us.
+          sid       = "ExecutionDataKey"
+          actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+          resources = ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:key/*"]
+          conditions = [
+            { test = "StringEquals", variable = "kms:ViaService", values = ["states.${data.aws_region.current.region}.amazonaws.com"] },
+            { test = "StringEquals", variable = "kms:EncryptionContext:aws:states:stateMachineArn", values = [local.checkout_state_machine_arn] },
+          ]
+        },
+      ]
+    }
+
+    order_steps = {
+      description        = "The checkout saga's idempotent steps"
+      handler            = "handlers.order_steps.handler"
+      timeout            = 20
+      security_group_ids = []
+      environment = {
+        POWERTOOLS_SERVICE_NAME = "order-steps"
+      }
+      policy_statements = [
+        {
+          sid        = "OrderItems"
+          actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
+        },
+        local.state_table_key,
+      ]
+    }
+  }
+}
+
+module "function" {
+  source   = "../modules/lambda-function"
+  for_each = local.functions
+
+  function_name         = "${local.name}-${replace(each.key, "_", "-")}"
+  description           = each.value.description
+  source_dir            = local.lambda_source
+  handler               = each.value.handler
+  timeout               = each.value.timeout
+  memory_size           = var.functions.memory_size
+  reserved_concurrency  = var.functions.reserved_concurrency
+  log_retention_in_days = var.functions.log_retention_in_days
+  log_level             = var.functions.log_level
+  snap_start            = var.functions.snap_start
+  alias_name            = local.alias_name
+  dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  vpc                   = merge(local.function_vpc, { security_group_ids = each.value.security_group_ids })
+  environment_variables = merge(local.common_environment, each.value.environment)
+  policy_statements     = each.value.policy_statements
+  tags                  = local.tags
+}
