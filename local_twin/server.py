@@ -9,6 +9,7 @@ children; they die with it (PR_SET_PDEATHSIG) and are also ended on shutdown.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -71,6 +72,42 @@ def install_local_invoke(pool: LambdaPool) -> None:
     lambda_models.LambdaFunction.invoke = invoke
 
 
+def install_dynamodb_isolation() -> None:
+    """Serializes the twin's DynamoDB operations.
+
+    moto undoes a failed TransactWriteItems by putting back a deep copy of the whole
+    table taken before it started, which silently drops every write that another
+    request made meanwhile (the server is threaded). DynamoDB's transactions are atomic
+    and isolated; one lock around moto's DynamoDB backend keeps the twin so.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialized(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name in (
+        "transact_write_items",
+        "transact_get_items",
+        "put_item",
+        "update_item",
+        "delete_item",
+        "batch_write_item",
+        "get_item",
+        "batch_get_item",
+        "query",
+        "scan",
+    ):
+        if hasattr(DynamoDBBackend, name):
+            setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+
+
 def serve(ready_file: Path, region: str) -> None:
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()
@@ -80,6 +117,7 @@ def serve(ready_file: Path, region: str) -> None:
     os.environ["MOTO_PORT"] = str(port)
     pool = LambdaPool(environment_variables_for_worker(endpoint, region))
     install_local_invoke(pool)
+    install_dynamodb_isolation()
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
     ).raise_for_status()

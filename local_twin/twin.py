@@ -221,6 +221,19 @@ class LocalTwin:
                 type=machine.type,
             )
 
+    def stored_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """An item as DynamoDB holds it (low-level attribute values), read consistently."""
+        response = self.client("dynamodb").get_item(
+            TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+        )
+        return response.get("Item")
+
+    def product_stock(self, sku: str) -> int:
+        item = self.stored_item(f"PRODUCT#{sku}", "PRODUCT")
+        if item is None:
+            raise KeyError(f"no product {sku}")
+        return int(item["stock"]["N"])
+
     # ---- invoking ------------------------------------------------------------------------
     def invoke(self, key: str, event: Any) -> tuple[Any, str | None]:
         response = self.client("lambda").invoke(

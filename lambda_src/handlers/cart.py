@@ -42,7 +42,7 @@ store = CartStore(
 
 
 def _cart_response(cart: Any, status: int = 200) -> Response:
-    return http.json_response(status, cart.to_json(), headers={"ETag": f'"{cart.version}"'})
+    return http.versioned_response(status, cart.to_json(), cart.version)
 
 
 @app.get("/carts/<cart_id>")

@@ -57,7 +57,7 @@ def get_product(sku: str) -> Response:
     product = catalog.get(validation.sku(sku))
     if product is None:
         raise NotFound(f"product {sku} does not exist")
-    return http.json_response(200, product.to_json(), headers={"ETag": f'"{product.version}"'})
+    return http.versioned_response(200, product.to_json(), product.version)
 
 
 @app.put("/products/<sku>")
@@ -69,9 +69,7 @@ def put_product(sku: str) -> Response:
     product = products.put(sku, request.name, request.price_cents, request.stock, version or 0)
     if not catalog.invalidate(sku):
         logger.warning("cache invalidation failed; the entry ages out by TTL", extra={"sku": sku})
-    return http.json_response(
-        201 if product.version == 1 else 200, product.to_json(), headers={"ETag": f'"{product.version}"'}
-    )
+    return http.versioned_response(201 if product.version == 1 else 200, product.to_json(), product.version)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -35,6 +35,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
+def versioned_response(status: int, document: dict[str, Any], version: int) -> Response:
+    """A resource under optimistic locking: its version goes out as the ETag too."""
+    return json_response(status, document, headers={"ETag": f'"{version}"'})
+
+
 def error_response(error: ShopError) -> Response:
     return json_response(error.status, error.body())
 

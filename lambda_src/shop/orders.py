@@ -204,6 +204,26 @@ class OrderStore:
                 return None
             raise
 
+    def _stock_transaction(
+        self, order: Order, sign: int, order_update: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The order's own conditional update, then one stock update per line: all or none.
+        Taking stock (sign -1) is conditional on enough being left; giving it back is not."""
+        actions = [
+            {"Update": {"TableName": self._table.name, "Key": order_key(order.order_id), **order_update}}
+        ]
+        for sku, quantity in sorted(order.items.items()):
+            update: dict[str, Any] = {
+                "TableName": self._table.name,
+                "Key": product_key(sku),
+                "UpdateExpression": f"SET stock = stock {'-' if sign < 0 else '+'} :q, version = version + :one",
+                "ExpressionAttributeValues": {":q": quantity, ":one": 1},
+            }
+            if sign < 0:
+                update["ConditionExpression"] = "attribute_exists(pk) AND stock >= :q"
+            actions.append({"Update": update})
+        return actions
+
     # ---- saga steps --------------------------------------------------------------------
     def validate(self, order_id: str) -> dict[str, Any]:
         order = self.get(order_id)
@@ -217,35 +237,17 @@ class OrderStore:
         order = self.get(order_id)
         if order.status != "PENDING":
             return {"status": order.status, "already_done": True}
-        now = int(self._clock())
-        actions: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": order_key(order_id),
-                    "UpdateExpression": "SET #status = :reserved, reserved_at = :now, updated_at = :now",
-                    "ConditionExpression": "#status = :pending",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":reserved": "RESERVED",
-                        ":pending": "PENDING",
-                        ":now": now,
-                    },
-                }
-            }
-        ]
-        for sku, quantity in sorted(order.items.items()):
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": product_key(sku),
-                        "UpdateExpression": "SET stock = stock - :q, version = version + :one",
-                        "ConditionExpression": "attribute_exists(pk) AND stock >= :q",
-                        "ExpressionAttributeValues": {":q": quantity, ":one": 1},
-                    }
-                }
-            )
+        order_transition = {
+            "UpdateExpression": "SET #status = :reserved, reserved_at = :now, updated_at = :now",
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":reserved": "RESERVED",
+                ":pending": "PENDING",
+                ":now": int(self._clock()),
+            },
+        }
+        actions = self._stock_transaction(order, -1, order_transition)
         try:
             with observability.timed(observability.WRITE, STRATEGY, "ReserveInventory"):
                 self._client.transact_write_items(TransactItems=actions)
@@ -342,31 +344,18 @@ class OrderStore:
         """Gives reserved stock back exactly once; a no-op when nothing was reserved."""
         order = self.get(order_id)
         charged = bool(order.charge_id) and not order.extra.get("refunded_at")
-        if "reserved_at" not in order.extra or "released_at" in order.extra:
-            return {"released": False, "charged": charged}
-        now = int(self._clock())
-        actions: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": order_key(order_id),
-                    "UpdateExpression": "SET released_at = :now, updated_at = :now",
-                    "ConditionExpression": "attribute_exists(reserved_at) AND attribute_not_exists(released_at)",
-                    "ExpressionAttributeValues": {":now": now},
-                }
-            }
-        ]
-        for sku, quantity in sorted(order.items.items()):
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": product_key(sku),
-                        "UpdateExpression": "SET stock = stock + :q, version = version + :one",
-                        "ExpressionAttributeValues": {":q": quantity, ":one": 1},
-                    }
-                }
-            )
+        if order.status == "CONFIRMED" or "reserved_at" not in order.extra or "released_at" in order.extra:
+            return {"released": False, "charged": charged and order.status != "CONFIRMED"}
+        # A confirmed order is never compensated: if ConfirmOrder committed but its reply was
+        # lost, the Catch still routes here, and the sale must stand.
+        order_marker = {
+            "UpdateExpression": "SET released_at = :now, updated_at = :now",
+            "ConditionExpression": "attribute_exists(reserved_at) AND attribute_not_exists(released_at)"
+            " AND #status <> :confirmed",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":now": int(self._clock()), ":confirmed": "CONFIRMED"},
+        }
+        actions = self._stock_transaction(order, +1, order_marker)
         try:
             with observability.timed(observability.WRITE, STRATEGY, "ReleaseInventory"):
                 self._client.transact_write_items(TransactItems=actions)
@@ -381,8 +370,9 @@ class OrderStore:
         updated = self._update(
             order_id,
             "refunded_at = :now_refund",
-            {":now_refund": int(self._clock())},
-            condition="attribute_exists(charge_id) AND attribute_not_exists(refunded_at)",
+            {":now_refund": int(self._clock()), ":confirmed": "CONFIRMED"},
+            condition="attribute_exists(charge_id) AND attribute_not_exists(refunded_at) AND #status <> :confirmed",
+            names={"#status": "status"},
             operation="RefundPayment",
         )
         return {"refunded": updated is not None}

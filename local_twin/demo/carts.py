@@ -55,12 +55,8 @@ def _contended_increments(twin: LocalTwin, counter: Counter, cart_id: str) -> tu
 
 
 def _stored_quantity(twin: LocalTwin, cart_id: str, sku: str) -> int:
-    item = twin.client("dynamodb").get_item(
-        TableName=twin.table_name,
-        Key={"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}},
-        ConsistentRead=True,
-    )["Item"]
-    return int(item["items"]["M"][sku]["N"])
+    item = twin.stored_item(f"CART#{cart_id}", "CART")
+    return int(item["items"]["M"][sku]["N"]) if item else 0
 
 
 def _expiry_check(twin: LocalTwin, counter: Counter) -> bool:
@@ -78,9 +74,7 @@ def _expiry_check(twin: LocalTwin, counter: Counter) -> bool:
         fresh_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
         time.sleep(SHORT_TTL_SECONDS + 1.1)
         expired_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
-        still_stored = "Item" in twin.client("dynamodb").get_item(
-            TableName=twin.table_name, Key={"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": "CART"}}
-        )
+        still_stored = twin.stored_item(f"CART#{cart_id}", "CART") is not None
         return created.status == 201 and fresh_read == 200 and expired_read == 404 and still_stored
     finally:
         lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": environment})

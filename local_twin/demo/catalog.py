@@ -67,6 +67,7 @@ class Workload:
         self.errors = 0
         self.writes = 0
         self.stale_reads_after_write = 0
+        self.failures: list[str] = []  # the first few failed responses, for the report
         self._lock = threading.Lock()
 
     def _tally(self, **increments: int) -> None:
@@ -74,9 +75,18 @@ class Workload:
             for name, value in increments.items():
                 setattr(self, name, getattr(self, name) + value)
 
+    def _note_failure(self, method: str, response: Any) -> None:
+        with self._lock:
+            if len(self.failures) < 5:
+                self.failures.append(
+                    f"{method} {response.status} {response.body} {response.function_error or ''}"
+                )
+
     def read(self, _: int = 0) -> None:
         response = self.twin.request("GET", f"/products/{sku_name(self.next_sku())}")
         self._tally(requests=1, reads=1, errors=int(response.status != 200))
+        if response.status != 200:
+            self._note_failure("GET", response)
 
     def write_then_read(self) -> None:
         sku = sku_name(self.next_sku())
@@ -94,6 +104,8 @@ class Workload:
             },
         )
         self._tally(requests=2, errors=int(read.status != 200) + int(response.status not in (200, 409)))
+        if response.status not in (200, 409):
+            self._note_failure("PUT", response)
         if response.status != 200:
             return  # a concurrent writer won (409); nothing to check
         after = self.twin.request("GET", f"/products/{sku}")
@@ -170,6 +182,7 @@ def run(twin: LocalTwin) -> dict[str, Any]:
         "catalog.db_reads_per_stampede": db_reads_per_stampede,
         "catalog.outage.requests": outage.requests,
         "catalog.outage.errors": outage.errors,
+        "catalog.outage.first_failures": outage.failures,
         "catalog.outage.cache_errors": int(sum(metrics.select(outage_points, "CacheError"))),
         "catalog.outage.fallback_reads": len(
             metrics.select(outage_points, "StateReadLatency", Strategy="dynamodb-fallback")

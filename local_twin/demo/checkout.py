@@ -79,15 +79,6 @@ def _plan(twin: LocalTwin) -> list[tuple[Path, str, int]]:
     return planned
 
 
-def _stock(twin: LocalTwin, sku: str) -> int:
-    item = twin.client("dynamodb").get_item(
-        TableName=twin.table_name,
-        Key={"pk": {"S": f"PRODUCT#{sku}"}, "sk": {"S": "PRODUCT"}},
-        ConsistentRead=True,
-    )["Item"]
-    return int(item["stock"]["N"])
-
-
 RETRIES_PER_ORDER = 1  # every order is POSTed again with the same Idempotency-Key, as a client retry would
 
 
@@ -106,26 +97,31 @@ def _place(twin: LocalTwin, path: Path, sku: str, quantity: int) -> Placed:
     return placed
 
 
-def _until(condition: Callable[[], bool], timeout: float = 120) -> None:
+def _until(condition: Callable[[], bool], what: Callable[[], str], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("the saga did not settle in time")
+            raise TimeoutError(f"the saga did not settle in time: {what()}")
         time.sleep(0.3)
 
 
 def _settle(twin: LocalTwin, order: Placed) -> Placed:
     """Decides approvals when asked, waits for the end, and reads the execution back."""
-    if order.decision:
-        _until(lambda: twin.request("GET", f"/orders/{order.order_id}").json["status"] == "AWAITING_APPROVAL")
-        twin.request("POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision})
     state: dict[str, Any] = {}
 
-    def finished() -> bool:
+    def read() -> dict[str, Any]:
         state.update(twin.request("GET", f"/orders/{order.order_id}").json)
-        return state["execution_status"] in TERMINAL
+        return state
 
-    _until(finished)
+    if order.decision:
+        # An order can also fail before it ever waits (a reservation that ran out of retries).
+        _until(
+            lambda: read()["status"] == "AWAITING_APPROVAL" or state["execution_status"] in TERMINAL,
+            lambda: str(state),
+        )
+        if state["status"] == "AWAITING_APPROVAL":
+            twin.request("POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision})
+    _until(lambda: read()["execution_status"] in TERMINAL, lambda: str(state))
     order.status, order.execution_status, order.history = (
         state["status"],
         state["execution_status"],
@@ -150,11 +146,11 @@ def run(twin: LocalTwin) -> dict[str, Any]:
     started_ms = int(time.time() * 1000)
     planned = _plan(twin)
     skus = sorted({sku for _, sku, _ in planned})
-    stock_before = sum(_stock(twin, sku) for sku in skus)
+    stock_before = sum(twin.product_stock(sku) for sku in skus)
     with ThreadPoolExecutor(CLIENTS) as pool:
         placed = list(pool.map(lambda plan: _place(twin, *plan), planned))
         settled = list(pool.map(lambda order: _settle(twin, order), placed))
-    stock_after = sum(_stock(twin, sku) for sku in skus)
+    stock_after = sum(twin.product_stock(sku) for sku in skus)
     confirmed = [o for o in settled if o.status == "CONFIRMED"]
     _print_paths(settled)
     checkout_points = metrics.emf_points(twin.function_log("checkout", since_ms=started_ms))

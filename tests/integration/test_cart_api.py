@@ -6,19 +6,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from shop.carts import cart_key
 
 pytestmark = pytest.mark.twin
 
 
 def new_cart_id() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
-
-
-def stored_item(twin, cart_id: str) -> dict | None:
-    table = twin.client("dynamodb")
-    key = {name: {"S": value} for name, value in cart_key(cart_id).items()}
-    return table.get_item(TableName=twin.table_name, Key=key, ConsistentRead=True).get("Item")
 
 
 def test_create_read_update_delete(twin) -> None:
@@ -81,7 +74,7 @@ def test_bad_input_is_4xx_and_writes_nothing(twin, method, suffix, body, headers
     response = twin.request(method, f"/carts/{cart_id}{suffix}", raw_body=body, headers=headers)
     assert response.status == status, response.body
     assert set(response.json) >= {"error", "message"}
-    assert stored_item(twin, cart_id) is None
+    assert twin.stored_item(f"CART#{cart_id}", "CART") is None
 
 
 def test_invalid_cart_id_is_400(twin) -> None:

@@ -55,15 +55,6 @@ def wait_for(twin, order_id: str, order_status: str | None = None, timeout: floa
         time.sleep(0.3)
 
 
-def stock(twin, sku: str) -> int:
-    item = twin.client("dynamodb").get_item(
-        TableName=twin.table_name,
-        Key={"pk": {"S": f"PRODUCT#{sku}"}, "sk": {"S": "PRODUCT"}},
-        ConsistentRead=True,
-    )["Item"]
-    return int(item["stock"]["N"])
-
-
 def test_happy_path_confirms_and_decrements_stock_once(twin) -> None:
     sku = make_product(twin, stock=5)
     response = place(twin, make_cart(twin, {sku: 2}))
@@ -78,7 +69,7 @@ def test_happy_path_confirms_and_decrements_stock_once(twin) -> None:
         "ConfirmOrder",
         "OrderConfirmed",
     ]
-    assert stock(twin, sku) == 3
+    assert twin.product_stock(sku) == 3
 
 
 def test_decline_compensates(twin) -> None:
@@ -87,7 +78,7 @@ def test_decline_compensates(twin) -> None:
     assert (order["status"], order["execution_status"]) == ("FAILED", "FAILED")
     assert "PaymentDeclined" in order["failure_cause"]
     assert "ReleaseInventory" in order["history"] and "RefundPayment" not in order["history"]
-    assert stock(twin, sku) == 5
+    assert twin.product_stock(sku) == 5
 
 
 def test_transient_failures_are_retried_then_succeed(twin) -> None:
@@ -99,7 +90,7 @@ def test_transient_failures_are_retried_then_succeed(twin) -> None:
     )
     failed_attempts = [e for e in history["events"] if e["type"] == "TaskFailed"]
     assert len(failed_attempts) == 2, "two transient failures, each retried"
-    assert stock(twin, sku) == 4
+    assert twin.product_stock(sku) == 4
 
 
 def test_exhausted_retries_compensate(twin) -> None:
@@ -107,7 +98,7 @@ def test_exhausted_retries_compensate(twin) -> None:
     order = wait_for(twin, place(twin, make_cart(twin, {sku: 1}), "tok_transient_9").json["order_id"])
     assert order["status"] == "FAILED"
     assert "TransientError" in order["failure_cause"]
-    assert stock(twin, sku) == 5
+    assert twin.product_stock(sku) == 5
 
 
 def test_race_for_the_last_unit_has_exactly_one_winner(twin) -> None:
@@ -119,7 +110,7 @@ def test_race_for_the_last_unit_has_exactly_one_winner(twin) -> None:
     assert sorted(o["status"] for o in orders) == ["CONFIRMED", "FAILED"]
     loser = next(o for o in orders if o["status"] == "FAILED")
     assert "OutOfStock" in loser["failure_cause"]
-    assert stock(twin, sku) == 0
+    assert twin.product_stock(sku) == 0
 
 
 @pytest.mark.parametrize(
@@ -139,7 +130,7 @@ def test_large_orders_wait_for_approval(twin, decision: str, final: str, stock_a
     order = wait_for(twin, order_id)
     assert order["status"] == final
     assert "WaitForApproval" in order["history"]
-    assert stock(twin, sku) == stock_after
+    assert twin.product_stock(sku) == stock_after
 
 
 def executions(twin) -> int:

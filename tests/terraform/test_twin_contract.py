@@ -93,7 +93,9 @@ def test_state_machine_template_and_variables(key: str) -> None:
         name: hcl.strip_interpolation(value) for name, value in hcl.body_items(call["template_variables"])
     }
     referenced = {name: re.search(r'module\.function\["(\w+)"\]', value) for name, value in variables.items()}
-    assert {name: found.group(1) for name, found in referenced.items() if found} == dict(machine.function_arns)
+    assert {name: found.group(1) for name, found in referenced.items() if found} == dict(
+        machine.function_arns
+    )
     assert workflows.placeholders((hcl.REPO_ROOT / machine.template).read_text()) == set(variables)
     assert hcl.strip_interpolation(call.get("type", '"STANDARD"')) == machine.type
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from moto import mock_aws
 from shop.carts import MAX_LINES, MAX_QUANTITY_PER_LINE, CartStore, cart_key, merge_line
 from shop.errors import BusinessRuleViolation, NotFound, VersionConflict
+
+from tests.unit.handler_harness import create_state_table
 
 TTL = 3600
 
@@ -24,19 +25,7 @@ class Clock:
 @pytest.fixture
 def table() -> Iterator[object]:
     with mock_aws():
-        resource = boto3.resource("dynamodb", region_name="us-east-1")
-        yield resource.create_table(
-            TableName="unit-state",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        yield create_state_table("unit-state")
 
 
 @pytest.fixture

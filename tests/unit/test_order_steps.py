@@ -120,3 +120,17 @@ def test_step_handler_reads_causes_and_rejects_bad_input() -> None:
         assert steps.failure_cause(None) == "unknown"
         with pytest.raises(steps.InvalidStepInput, match="step"):
             steps.handler({"step": "Nope", "order_id": "x"}, FakeContext())
+
+
+def test_a_confirmed_order_is_never_compensated(stores) -> None:
+    """ConfirmOrder can commit and still be reported failed (a lost reply); the Catch then
+    routes to compensation, which must leave the sale alone."""
+    orders, products = stores
+    order = new_order(orders, products)
+    orders.reserve_inventory(order.order_id)
+    orders.charge_payment(order.order_id)
+    orders.confirm(order.order_id)
+    assert orders.release_inventory(order.order_id) == {"released": False, "charged": False}
+    assert orders.refund(order.order_id) == {"refunded": False}
+    assert products.find("SKU-1").stock == 1
+    assert orders.get(order.order_id).status == "CONFIRMED"
