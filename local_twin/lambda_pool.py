@@ -151,8 +151,6 @@ class LambdaPool:
         self._work_dir = work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
-        self.cold_starts = 0
-        self.invocations = 0
 
     def _task_root(self, spec: FunctionSpec) -> Path:
         root = self._work_dir / f"{spec.name}-{spec.fingerprint}"
@@ -184,8 +182,6 @@ class LambdaPool:
             with self._lock:
                 pool.busy -= 1
             raise
-        with self._lock:
-            self.cold_starts += 1
         return environment
 
     def _release(self, spec: FunctionSpec, environment: _Environment) -> None:
@@ -198,29 +194,17 @@ class LambdaPool:
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
         environment = self._acquire(spec)
         try:
-            with self._lock:
-                self.invocations += 1
             return environment.invoke(event, str(uuid.uuid4()))
         finally:
             self._release(spec, environment)
 
-    def reset(self, function_name: str | None = None) -> int:
-        """Ends idle environments, as Lambda does after idling; returns how many."""
-        ended = 0
+    def shutdown(self) -> None:
+        """Ends every idle environment (busy ones end with the server's process group)."""
         with self._lock:
             for pool in self._pools.values():
-                keep = []
                 for environment in pool.idle:
-                    if function_name is None or environment.spec.name == function_name:
-                        environment.kill()
-                        ended += 1
-                    else:
-                        keep.append(environment)
-                pool.idle = keep
-        return ended
-
-    def shutdown(self) -> None:
-        self.reset()
+                    environment.kill()
+                pool.idle = []
 
 
 def environment_variables_for_worker(endpoint_url: str, region: str) -> dict[str, str]:
