@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 from shop import http, observability, validation
-from shop.errors import BusinessRuleViolation, InvalidInput, ShopError
+from shop.errors import BusinessRuleViolation, ShopError
 from shop.orders import OrderStore
 from shop.payments import TOKEN_PATTERN
 
@@ -100,12 +100,7 @@ def place_order(request: dict[str, Any]) -> dict[str, Any]:
 @app.post("/orders")
 @tracer.capture_method
 def post_order() -> Response:
-    key = app.current_event.headers.get("idempotency-key")
-    if key is None:
-        raise InvalidInput(
-            "the Idempotency-Key header is required: 8-128 characters of A-Z, a-z, 0-9, '_' and '-'"
-        )
-    validation.idempotency_key(key)
+    key = validation.idempotency_key(app.current_event.headers.get("idempotency-key"))
     request = http.request_body(app, PlaceOrder)
     try:
         placed = place_order(request={"idempotency_key": key, **request.model_dump()})

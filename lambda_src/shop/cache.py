@@ -182,9 +182,12 @@ class CachedCatalog:
                     return product, "hit" if hit else "miss"
                 return self._store.find(sku), "miss"
             except self._cache_errors:
-                self._breaker.record_failure()
-                observability.count("CacheError", CACHE_STRATEGY)
+                self._cache_failed()
         return self._store.find(sku, strategy=FALLBACK_STRATEGY), "fallback"
+
+    def _cache_failed(self) -> None:
+        self._breaker.record_failure()
+        observability.count("CacheError", CACHE_STRATEGY)
 
     def _read_through(self, sku: str) -> tuple[Product | None, bool, bool]:
         """(product, answered, hit): answered is False when the table must be read."""
@@ -240,6 +243,5 @@ class CachedCatalog:
             self._breaker.record_success()
             return True
         except self._cache_errors:
-            self._breaker.record_failure()
-            observability.count("CacheError", CACHE_STRATEGY)
+            self._cache_failed()
             return False

@@ -19,10 +19,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shop import observability, payments
-from shop.carts import cart_key, is_live
+from shop.carts import CartStore
 from shop.errors import BusinessRuleViolation, NotFound, ShopError
 from shop.payments import BusinessError, TransientError
-from shop.products import product_key
+from shop.products import ProductStore, product_key
 
 STRATEGY = "dynamodb"
 MAX_ORDER_LINES = 50
@@ -122,6 +122,9 @@ class OrderStore:
         self._table = table
         self._client = table.meta.client
         self._clock = clock
+        # Checkout reads carts and products exactly as their own slices do (expiry included).
+        self._carts = CartStore(table, ttl_seconds=0, clock=clock)
+        self._products = ProductStore(table, clock=clock)
 
     # ---- orders ----------------------------------------------------------------------
     def get(self, order_id: str) -> Order:
@@ -133,29 +136,27 @@ class OrderStore:
 
     def price_cart(self, cart_id: str, approval_threshold_cents: int) -> tuple[dict[str, int], int, bool]:
         """The cart's lines and total at today's prices; 404/422 when it cannot be ordered."""
-        now = self._clock()
-        with observability.timed(observability.READ, STRATEGY, "GetCart"):
-            cart = self._table.get_item(Key=cart_key(cart_id), ConsistentRead=True).get("Item")
-        if not is_live(cart, now):
+        cart = self._carts.find(cart_id)
+        if cart is None:
             raise NotFound(f"cart {cart_id} does not exist or has expired")
-        items = {sku: int(quantity) for sku, quantity in cart.get("items", {}).items() if int(quantity) > 0}  # type: ignore[union-attr]
+        items = {sku: quantity for sku, quantity in cart.items.items() if quantity > 0}
         if not items:
             raise BusinessRuleViolation(f"cart {cart_id} is empty")
         if len(items) > MAX_ORDER_LINES:
             raise BusinessRuleViolation(f"an order holds at most {MAX_ORDER_LINES} products")
         total = 0
         for sku, quantity in items.items():
-            with observability.timed(observability.READ, STRATEGY, "GetProduct"):
-                product = self._table.get_item(Key=product_key(sku), ConsistentRead=True).get("Item")
-            if not product:
+            product = self._products.find(sku)
+            if product is None:
                 raise BusinessRuleViolation(f"product {sku} in cart {cart_id} is no longer sold")
-            total += int(product["price_cents"]) * quantity
+            total += product.price_cents * quantity
         return items, total, total > approval_threshold_cents
 
     def create(
         self, items: dict[str, int], total_cents: int, payment_token: str, requires_approval: bool
     ) -> Order:
         order = Order(str(uuid.uuid4()), "PENDING", items, total_cents, payment_token, requires_approval)
+        now = int(self._clock())
         item = {
             **order_key(order.order_id),
             "status": order.status,
@@ -163,8 +164,8 @@ class OrderStore:
             "total_cents": total_cents,
             "payment_token": payment_token,
             "requires_approval": requires_approval,
-            "created_at": int(self._clock()),
-            "updated_at": int(self._clock()),
+            "created_at": now,
+            "updated_at": now,
         }
         with observability.timed(observability.WRITE, STRATEGY, "CreateOrder"):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")

@@ -43,7 +43,10 @@ def order_id(value: str) -> str:
     return require(ORDER_ID, value, "order id", "a lowercase UUID")
 
 
-def idempotency_key(value: str) -> str:
-    return require(
-        IDEMPOTENCY_KEY, value, "Idempotency-Key", "8-128 characters of A-Z, a-z, 0-9, '_' and '-'"
-    )
+IDEMPOTENCY_KEY_RULE = "8-128 characters of A-Z, a-z, 0-9, '_' and '-'"
+
+
+def idempotency_key(value: str | None) -> str:
+    if value is None:
+        raise InvalidInput(f"the Idempotency-Key header is required: {IDEMPOTENCY_KEY_RULE}")
+    return require(IDEMPOTENCY_KEY, value, "Idempotency-Key", IDEMPOTENCY_KEY_RULE)
