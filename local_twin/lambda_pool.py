@@ -8,12 +8,12 @@ so an update of either starts fresh environments as a deployment does in AWS.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
 import selectors
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,6 +149,7 @@ class LambdaPool:
     def __init__(self, runtime_env: dict[str, str], work_dir: Path | None = None) -> None:
         self._runtime_env = runtime_env
         self._work_dir = work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))
+        self._work_dir.mkdir(parents=True, exist_ok=True)
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
 
@@ -158,9 +159,10 @@ class LambdaPool:
             staging = root.with_suffix(".tmp" + uuid.uuid4().hex[:6])
             with zipfile.ZipFile(io.BytesIO(spec.code)) as archive:
                 archive.extractall(staging)
-            # Another thread may have unpacked the same code first; either copy will do.
-            with contextlib.suppress(OSError):
+            try:
                 staging.rename(root)
+            except OSError:  # another thread unpacked the same code first; either copy will do
+                shutil.rmtree(staging, ignore_errors=True)
         return root
 
     def _acquire(self, spec: FunctionSpec) -> _Environment:
@@ -199,12 +201,14 @@ class LambdaPool:
             self._release(spec, environment)
 
     def shutdown(self) -> None:
-        """Ends every idle environment (busy ones end with the server's process group)."""
+        """Ends every idle environment (busy ones end with the server's process group) and
+        removes the unpacked code."""
         with self._lock:
             for pool in self._pools.values():
                 for environment in pool.idle:
                     environment.kill()
                 pool.idle = []
+        shutil.rmtree(self._work_dir, ignore_errors=True)
 
 
 def environment_variables_for_worker(endpoint_url: str, region: str) -> dict[str, str]:

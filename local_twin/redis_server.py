@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +32,8 @@ class RedisServer:
     def __init__(self, log_dir: Path) -> None:
         self.port = free_loopback_port()
         self._log_dir = log_dir
-        self._data_dir = Path(tempfile.mkdtemp(prefix="twin-redis-"))
+        self._data_dir = log_dir / "redis-data"
+        self._data_dir.mkdir(parents=True, exist_ok=True)
         self._group: ProcessGroup | None = None
 
     @property

@@ -115,7 +115,9 @@ def serve(ready_file: Path, region: str) -> None:
     endpoint = f"http://{LOOPBACK}:{port}"
     # moto's Step Functions interpreter calls Lambda through this port.
     os.environ["MOTO_PORT"] = str(port)
-    pool = LambdaPool(environment_variables_for_worker(endpoint, region))
+    pool = LambdaPool(
+        environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
+    )
     install_local_invoke(pool)
     install_dynamodb_isolation()
     requests.post(

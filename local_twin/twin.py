@@ -14,7 +14,6 @@ import base64
 import json
 import re
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -64,7 +63,8 @@ class LocalTwin:
     @classmethod
     def launch(cls, build_dir: Path, with_redis: bool = True, timeout: float = 60.0) -> LocalTwin:
         build_dir.mkdir(parents=True, exist_ok=True)
-        ready_file = Path(tempfile.mkdtemp(prefix="twin-")) / "ready.json"
+        ready_file = build_dir / "twin-server.ready.json"
+        ready_file.unlink(missing_ok=True)
         server = ProcessGroup(
             [sys.executable, "-m", "local_twin.server", "--ready-file", str(ready_file), "--region", REGION],
             build_dir / "twin-server.log",
