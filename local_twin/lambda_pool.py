@@ -148,7 +148,8 @@ class TooManyRequests(Exception):
 class LambdaPool:
     def __init__(self, runtime_env: dict[str, str], work_dir: Path | None = None) -> None:
         self._runtime_env = runtime_env
-        self._work_dir = work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))
+        # Absolute: workers start with the task root as their working directory and path.
+        self._work_dir = (work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))).resolve()
         self._work_dir.mkdir(parents=True, exist_ok=True)
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()

@@ -62,6 +62,7 @@ class LocalTwin:
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
     def launch(cls, build_dir: Path, with_redis: bool = True, timeout: float = 60.0) -> LocalTwin:
+        build_dir = build_dir.resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
         ready_file = build_dir / "twin-server.ready.json"
         ready_file.unlink(missing_ok=True)

@@ -83,3 +83,14 @@ def test_killed_owner_leaves_no_orphans(tmp_path: Path) -> None:
     os.kill(owner.pid, signal.SIGKILL)
     owner.wait(timeout=10)
     assert_all_gone(groups, within=15)
+
+
+def test_a_relative_build_dir_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` passes a relative build dir; functions must still find their code."""
+    from local_twin.twin import LocalTwin
+
+    monkeypatch.chdir(tmp_path)
+    with LocalTwin.start(Path("relative-build"), with_redis=False) as twin:
+        response = twin.request("PUT", "/carts/relative", json_body={"items": {"SKU-1": 1}})
+        assert response.status == 201, (response.body, response.function_error)
+    assert not (tmp_path / "relative-build" / "lambda-environments").exists(), "unpacked code is removed"
