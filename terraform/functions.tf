@@ -3,8 +3,7 @@
 # Names match local_twin/stack.py; tests/terraform/test_twin_contract.py keeps them equal.
 
 locals {
-  lambda_source = "${path.module}/../lambda_src"
-  alias_name    = var.functions.snap_start ? "live" : null
+  alias_name = var.functions.snap_start ? "live" : null
 
   common_environment = {
     POWERTOOLS_SERVICE_NAME      = "shop"
@@ -59,7 +58,9 @@ locals {
         CACHE_ENDPOINT            = "${module.cache.endpoint}:${module.cache.port}"
         CACHE_TLS                 = "true"
         CACHE_CLUSTER_MODE        = tostring(module.cache.cluster_mode)
-        CACHE_SECRET_ARN          = module.cache.secret_arn
+        CACHE_NAME                = module.cache.cache_name
+        CACHE_USER                = module.cache.user_id
+        CACHE_SERVERLESS          = tostring(var.cache.mode == "serverless")
         CACHE_TTL_SECONDS         = tostring(var.cache.ttl_seconds)
         CACHE_TIMEOUT_MS          = tostring(var.cache.client_timeout_ms)
         CACHE_BREAKER_COOLDOWN_MS = tostring(var.cache.breaker_cooldown)
@@ -72,8 +73,7 @@ locals {
           conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["PRODUCT#*"] }]
         },
         local.state_table_key,
-        { sid = "CacheCredentials", actions = ["secretsmanager:GetSecretValue"], resources = [module.cache.secret_arn], conditions = [] },
-        { sid = "CacheKey", actions = ["kms:Decrypt"], resources = [module.cache.kms_key_arn], conditions = [] },
+        module.cache.client_connect_policy_statement,
       ]
     }
 
@@ -153,7 +153,7 @@ module "function" {
 
   function_name         = "${local.name}-${replace(each.key, "_", "-")}"
   description           = each.value.description
-  source_dir            = local.lambda_source
+  package_path          = var.function_package_zip
   handler               = each.value.handler
   timeout               = each.value.timeout
   memory_size           = var.functions.memory_size

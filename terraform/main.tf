@@ -41,7 +41,7 @@ module "network" {
   az_count                    = var.network.az_count
   interface_endpoint_az_count = var.network.interface_endpoint_az_count
   nat_gateway                 = { enabled = var.network.nat_gateway }
-  interface_endpoints         = ["states", "secretsmanager", "sts", "kms", "logs", "xray"]
+  interface_endpoints         = ["states", "sts", "kms", "logs", "xray"]
   flow_logs                   = { retention_in_days = var.functions.log_retention_in_days }
   tags                        = local.tags
 }

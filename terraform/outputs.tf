@@ -19,7 +19,7 @@ output "vpc_id" {
 }
 
 output "cache_endpoint" {
-  description = "The catalog cache's endpoint (TLS, RBAC user in the secret)."
+  description = "The catalog cache's endpoint (TLS; IAM authentication as the app user)."
   value       = "${module.cache.endpoint}:${module.cache.port}"
 }
 

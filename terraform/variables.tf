@@ -110,6 +110,16 @@ variable "api" {
   default = {}
 }
 
+variable "function_package_zip" {
+  description = "The functions' deployment package (lambda_src/ zipped), written by `make build` to build/lambda/functions.zip."
+  type        = string
+
+  validation {
+    condition     = endswith(var.function_package_zip, ".zip")
+    error_message = "function_package_zip must be the path of the .zip that `make build` writes (build/lambda/functions.zip)."
+  }
+}
+
 variable "dependencies_layer_zip" {
   description = "Zip of the packages the runtime lacks, written by `make build` (build/layer/dependencies.zip). null deploys without it."
   type        = string

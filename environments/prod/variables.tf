@@ -30,6 +30,11 @@ variable "api" {
   default     = {}
 }
 
+variable "function_package_zip" {
+  description = "Written by `make build`; `make plan` passes it."
+  type        = string
+}
+
 variable "dependencies_layer_zip" {
   description = "Written by `make build`; `make plan` passes it."
   type        = string

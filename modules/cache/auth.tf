@@ -1,15 +1,10 @@
-# RBAC: an application user whose password lives only in Secrets Manager, and a
-# replacement "default" user that is switched off, so unauthenticated access is impossible.
-
-resource "random_password" "app" {
-  length  = 32
-  special = false # ElastiCache passwords exclude several special characters
-}
-
-resource "random_password" "disabled_default" {
-  length  = 32
-  special = false
-}
+# RBAC with IAM authentication: the application user has no password anywhere. A client
+# signs a short-lived token (15 minutes) with its own IAM credentials and sends it in AUTH;
+# ElastiCache admits it when the caller may elasticache:Connect on this cache and this user
+# (client_connect_policy_statement). IAM users need user_id == user_name, Valkey or Redis OSS
+# 7+, and TLS, which the replication group requires.
+# The "default" user is replaced by one that is switched off ("off"), so no connection is
+# ever unauthenticated; it needs no password because a disabled user cannot log in at all.
 
 resource "aws_elasticache_user" "app" {
   user_id       = "${var.name}-app"
@@ -19,8 +14,7 @@ resource "aws_elasticache_user" "app" {
   tags          = var.tags
 
   authentication_mode {
-    type      = "password"
-    passwords = [random_password.app.result]
+    type = "iam"
   }
 }
 
@@ -32,8 +26,7 @@ resource "aws_elasticache_user" "disabled_default" {
   tags          = var.tags
 
   authentication_mode {
-    type      = "password"
-    passwords = [random_password.disabled_default.result]
+    type = "no-password-required"
   }
 }
 
@@ -42,21 +35,4 @@ resource "aws_elasticache_user_group" "this" {
   engine        = "valkey"
   user_ids      = [aws_elasticache_user.disabled_default.user_id, aws_elasticache_user.app.user_id]
   tags          = var.tags
-}
-
-resource "aws_secretsmanager_secret" "credentials" {
-  #checkov:skip=CKV2_AWS_57:ElastiCache RBAC passwords have no managed rotation Lambda; rotate by tainting random_password.app, which updates the user and the secret together
-  name_prefix             = "${var.name}/cache-credentials-"
-  description             = "RBAC user of cache ${var.name}: {\"username\", \"password\"}"
-  kms_key_id              = local.kms_key_arn
-  recovery_window_in_days = var.secret_recovery_window_in_days
-  tags                    = var.tags
-}
-
-resource "aws_secretsmanager_secret_version" "credentials" {
-  secret_id = aws_secretsmanager_secret.credentials.id
-  secret_string = jsonencode({
-    username = aws_elasticache_user.app.user_name
-    password = random_password.app.result
-  })
 }

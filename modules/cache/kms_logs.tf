@@ -38,7 +38,7 @@ data "aws_iam_policy_document" "key" {
 resource "aws_kms_key" "this" {
   count = local.create_key ? 1 : 0
 
-  description         = "Encrypts cache ${var.name}: data at rest, credentials secret, logs"
+  description         = "Encrypts cache ${var.name}: data at rest and logs"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.key[0].json
   tags                = var.tags

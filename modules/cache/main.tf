@@ -18,6 +18,8 @@ locals {
   }
 
   endpoint        = local.is_serverless ? aws_elasticache_serverless_cache.this[0].endpoint[0].address : aws_elasticache_replication_group.this[0].primary_endpoint_address
+  cache_name      = local.is_serverless ? aws_elasticache_serverless_cache.this[0].name : aws_elasticache_replication_group.this[0].replication_group_id
+  cache_arn       = local.is_serverless ? aws_elasticache_serverless_cache.this[0].arn : aws_elasticache_replication_group.this[0].arn
   reader_endpoint = local.is_serverless ? aws_elasticache_serverless_cache.this[0].reader_endpoint[0].address : aws_elasticache_replication_group.this[0].reader_endpoint_address
 }
 

@@ -23,9 +23,29 @@ output "cluster_mode" {
   value       = local.is_serverless
 }
 
-output "secret_arn" {
-  description = "Secrets Manager secret with {\"username\", \"password\"} of the application user. Grant secretsmanager:GetSecretValue on it and kms:Decrypt on kms_key_arn."
-  value       = aws_secretsmanager_secret.credentials.arn
+output "cache_name" {
+  description = "Replication group id or serverless cache name: the host part of an IAM authentication token."
+  value       = local.cache_name
+}
+
+output "cache_arn" {
+  description = "ARN of the replication group or serverless cache."
+  value       = local.cache_arn
+}
+
+output "user_id" {
+  description = "The application user (user id and user name are equal, as IAM authentication requires)."
+  value       = aws_elasticache_user.app.user_id
+}
+
+output "client_connect_policy_statement" {
+  description = "The IAM statement a client needs to authenticate as the application user: elasticache:Connect on this cache and this user only. Fits lambda-function's policy_statements."
+  value = {
+    sid        = "CacheConnectAsAppUser"
+    actions    = ["elasticache:Connect"]
+    resources  = [local.cache_arn, aws_elasticache_user.app.arn]
+    conditions = []
+  }
 }
 
 output "security_group_id" {
@@ -39,7 +59,7 @@ output "client_security_group_id" {
 }
 
 output "kms_key_arn" {
-  description = "Key for data at rest, the secret and the logs."
+  description = "Key for data at rest and the logs."
   value       = local.kms_key_arn
 }
 

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the cache and prefix of its user, group, secret and log groups."
+  description = "Name of the cache and prefix of its user, group and log groups."
   type        = string
 
   validation {
@@ -106,7 +106,7 @@ variable "serverless" {
 }
 
 variable "kms_key_arn" {
-  description = "Key for data at rest, the secret and the log groups. null creates one."
+  description = "Key for data at rest and the log groups. null creates one."
   type        = string
   default     = null
 }
@@ -130,17 +130,6 @@ variable "log_retention_in_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
     error_message = "log_retention_in_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  }
-}
-
-variable "secret_recovery_window_in_days" {
-  description = "Days a deleted credentials secret can be restored: 0 (delete at once) or 7-30."
-  type        = number
-  default     = 7
-
-  validation {
-    condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30)
-    error_message = "secret_recovery_window_in_days must be 0 or between 7 and 30."
   }
 }
 

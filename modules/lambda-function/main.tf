@@ -20,13 +20,6 @@ locals {
   )
 }
 
-data "archive_file" "package" {
-  type        = "zip"
-  source_dir  = var.source_dir
-  excludes    = var.source_excludes
-  output_path = "${path.root}/.build/${var.function_name}.zip"
-}
-
 resource "aws_lambda_layer_version" "dependencies" {
   count = var.dependencies_layer == null ? 0 : 1
 
@@ -64,8 +57,8 @@ resource "aws_lambda_function" "this" {
   memory_size                        = var.memory_size
   timeout                            = var.timeout
   reserved_concurrent_executions     = var.reserved_concurrency
-  filename                           = data.archive_file.package.output_path
-  source_code_hash                   = data.archive_file.package.output_base64sha256
+  filename                           = var.package_path
+  source_code_hash                   = filebase64sha256(var.package_path)
   layers                             = local.layers
   kms_key_arn                        = local.kms_key_arn
   publish                            = local.publish

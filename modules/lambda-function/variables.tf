@@ -14,15 +14,14 @@ variable "description" {
   default     = ""
 }
 
-variable "source_dir" {
-  description = "Folder zipped into the deployment package (archive_file). The shop passes lambda_src/."
+variable "package_path" {
+  description = "Path of the prebuilt deployment package (a .zip), for example build/lambda/functions.zip from `make build`. Its filebase64sha256 drives updates, so the same bytes never redeploy."
   type        = string
-}
 
-variable "source_excludes" {
-  description = "Glob patterns left out of the package."
-  type        = list(string)
-  default     = ["**/__pycache__/**", "**/*.pyc"]
+  validation {
+    condition     = endswith(var.package_path, ".zip")
+    error_message = "package_path must be the path of a .zip deployment package (make build writes build/lambda/functions.zip)."
+  }
 }
 
 variable "handler" {

@@ -7,7 +7,7 @@ mock_provider "aws" {
   }
 }
 
-mock_provider "random" {}
+
 
 variables {
   name       = "unit-cache"

@@ -7,7 +7,6 @@ mock_provider "aws" {
   }
 }
 
-mock_provider "archive" {}
 
 run "basic_example" {
   command = apply
@@ -27,7 +26,7 @@ run "secure_defaults" {
 
   variables {
     function_name = "unit"
-    source_dir    = "./examples/basic/src"
+    package_path  = "./examples/basic/package.zip"
     handler       = "app.handler"
   }
 
@@ -52,7 +51,7 @@ run "rejects_unsupported_runtime" {
 
   variables {
     function_name = "unit"
-    source_dir    = "./examples/basic/src"
+    package_path  = "./examples/basic/package.zip"
     handler       = "app.handler"
     runtime       = "python3.8"
   }

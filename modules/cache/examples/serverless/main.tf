@@ -15,17 +15,20 @@ module "client" {
   source = "../../../lambda-function"
 
   function_name = "example-serverless-client"
-  source_dir    = "${path.module}/../../../lambda-function/examples/basic/src"
+  package_path  = "${path.module}/../../../lambda-function/examples/basic/package.zip"
   handler       = "app.handler"
   vpc = {
     vpc_id     = module.network.vpc_id
     subnet_ids = module.network.private_subnet_ids
   }
-  environment_variables = { CACHE_SECRET_ARN = module.cache.secret_arn }
-  policy_statements = [
-    { actions = ["secretsmanager:GetSecretValue"], resources = [module.cache.secret_arn] },
-    { actions = ["kms:Decrypt"], resources = [module.cache.kms_key_arn] },
-  ]
+  # IAM authentication: the function signs a token for the app user; no password exists.
+  environment_variables = {
+    CACHE_ENDPOINT   = "${module.cache.endpoint}:${module.cache.port}"
+    CACHE_NAME       = module.cache.cache_name
+    CACHE_USER       = module.cache.user_id
+    CACHE_SERVERLESS = "true"
+  }
+  policy_statements = [module.cache.client_connect_policy_statement]
 }
 
 module "cache" {
@@ -40,6 +43,6 @@ module "cache" {
 }
 
 output "endpoint" {
-  description = "Connect with a cluster-mode client, TLS and the credentials in secret_arn."
+  description = "Connect with a cluster-mode client, TLS and an IAM authentication token for the app user."
   value       = "${module.cache.endpoint}:${module.cache.port}"
 }

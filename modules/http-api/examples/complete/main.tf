@@ -7,7 +7,7 @@ module "function" {
   source = "../../../lambda-function"
 
   function_name = "example-api-backend"
-  source_dir    = "${path.module}/../../../lambda-function/examples/basic/src"
+  package_path  = "${path.module}/../../../lambda-function/examples/basic/package.zip"
   handler       = "app.handler"
   alias_name    = "live"
 }

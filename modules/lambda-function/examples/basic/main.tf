@@ -7,7 +7,7 @@ module "function" {
   source = "../.."
 
   function_name = "example-basic"
-  source_dir    = "${path.module}/src"
+  package_path  = "${path.module}/package.zip"
   handler       = "app.handler"
 }
 

@@ -13,7 +13,7 @@ module "function" {
   source = "../.."
 
   function_name        = "example-complete"
-  source_dir           = "${path.module}/src"
+  package_path         = "${path.module}/../basic/package.zip"
   handler              = "app.handler"
   memory_size          = 1024
   timeout              = 15

@@ -7,7 +7,7 @@ module "hello" {
   source = "../../../lambda-function"
 
   function_name = "example-workflow-hello"
-  source_dir    = "${path.module}/../../../lambda-function/examples/basic/src"
+  package_path  = "${path.module}/../../../lambda-function/examples/basic/package.zip"
   handler       = "app.handler"
 }
 
