@@ -184,7 +184,60 @@ def sync_tree(compat: bool, source_root: Path = REPO_ROOT, tree: Path = TREE) ->
 
 
 def _is_state(path: Path) -> bool:
-    return path.name.endswith((".tfstate", ".tfstate.backup", ".tfplan")) or path.suffix == ".zip"
+    return (
+        path.name.endswith((".tfstate", ".tfstate.backup", ".tfplan"))
+        or path.suffix == ".zip"
+        or path.name == TWIN_OVERRIDE
+    )
+
+
+# Every service the modules and the stack call, for the twin's provider override.
+TWIN_SERVICES = (
+    "apigatewayv2",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "elasticache",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sfn",
+    "sns",
+    "sqs",
+    "sts",
+)
+TWIN_OVERRIDE = "twin_override.tf"
+TWIN_REGION = "us-east-1"
+
+
+def twin_override_text(endpoint_url: str, region: str = TWIN_REGION) -> str:
+    """A provider override (Terraform merges *_override.tf files into the root's own provider
+    block) that points every AWS endpoint at the twin's moto server with fake credentials."""
+    endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in TWIN_SERVICES)
+    return (
+        "# Written by tools.tfrun for runs against the local twin; never committed.\n"
+        'provider "aws" {\n'
+        f'  region                      = "{region}"\n'
+        '  access_key                  = "testing"\n'
+        '  secret_key                  = "testing"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_requesting_account_id  = false\n"
+        "  s3_use_path_style           = true\n"
+        "\n"
+        "  endpoints {\n"
+        f"{endpoints}\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def target_twin(root: Path, endpoint_url: str) -> Path:
+    """Points `root` (a folder of the copy) at the twin: the override above, and local state."""
+    (root / TWIN_OVERRIDE).write_text(twin_override_text(endpoint_url))
+    return root
 
 
 def prepare() -> Path:
