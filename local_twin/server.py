@@ -22,6 +22,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local_twin import emulations
 from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests, environment_variables_for_worker
 
 LOOPBACK = "127.0.0.1"
@@ -120,6 +121,7 @@ def serve(ready_file: Path, region: str) -> None:
     )
     install_local_invoke(pool)
     install_dynamodb_isolation()
+    emulations.install()
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
     ).raise_for_status()
