@@ -10,13 +10,15 @@ locals {
   create_key     = var.access_logs.kms_key_arn == null
 
   # One integration and one permission per function (and alias), however many routes.
-  targets = {
-    for target in distinct([for route in values(var.routes) : route]) :
-    "${target.function_name}${target.qualifier == null ? "" : ":${target.qualifier}"}" => target
-  }
+  # Keys are built only from names the caller wrote (known at plan); invoke_arn, known
+  # only after apply while the function is new, stays in the values.
   route_targets = {
     for key, route in var.routes :
-    key => "${route.function_name}${route.qualifier == null ? "" : ":${route.qualifier}"}"
+    key => route.qualifier == null ? route.function_name : "${route.function_name}:${route.qualifier}"
+  }
+  targets = {
+    for target, routes in { for key, route in var.routes : local.route_targets[key] => route... } :
+    target => routes[0]
   }
 }
 

@@ -22,3 +22,8 @@ output "access_log_group_name" {
   description = "Access log group."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "integration_ids" {
+  description = "Integration ID per target: the function name, or `function_name:qualifier` for an alias. One per target, however many routes share it."
+  value       = { for target, integration in aws_apigatewayv2_integration.this : target => integration.id }
+}
