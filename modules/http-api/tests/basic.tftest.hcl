@@ -31,12 +31,60 @@ mock_provider "aws" {
       api_endpoint  = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
     }
   }
+  # The complete example's function.
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111122223333:role/example-api-backend-20250101000000000000000001" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-west-1:111122223333:example-api-backend-dlq"
+      url = "https://sqs.eu-west-1.amazonaws.com/111122223333/example-api-backend-dlq"
+    }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn                  = "arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend"
+      qualified_arn        = "arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend:1"
+      invoke_arn           = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend/invocations"
+      qualified_invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend:1/invocations"
+      version              = "1"
+    }
+  }
+  mock_resource "aws_lambda_alias" {
+    defaults = {
+      arn        = "arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend:live"
+      invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:111122223333:function:example-api-backend:live/invocations"
+    }
+  }
   mock_resource "aws_apigatewayv2_stage" {
     defaults = {
       arn           = "arn:aws:apigateway:eu-west-1::/apis/a1b2c3d4e5/stages/$default"
       execution_arn = "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/$default"
       invoke_url    = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/"
     }
+  }
+}
+
+# On a fresh account a function's invoke_arn is known only after apply. The helper feeds
+# the module invoke ARNs from terraform_data outputs, which a plan leaves unknown.
+run "plans_while_invoke_arns_are_unknown" {
+  command = plan
+
+  module {
+    source = "./tests/setup"
+  }
+
+  variables {
+    routes = {
+      "GET /x"    = { function_name = "fn" }
+      "PUT /x"    = { function_name = "fn" }
+      "GET /live" = { function_name = "fn", qualifier = "live" }
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.api.integration_ids)) == toset(["fn", "fn:live"])
+    error_message = "one integration per function and qualifier, keyed by names known at plan"
   }
 }
 
@@ -50,6 +98,20 @@ run "basic_example" {
   assert {
     condition     = output.api_endpoint != ""
     error_message = "the basic example creates an API"
+  }
+}
+
+# The function is created in the same apply, so plan sees its invoke ARN as unknown.
+run "complete_example" {
+  command = apply
+
+  module {
+    source = "./examples/complete"
+  }
+
+  assert {
+    condition     = output.api_endpoint == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+    error_message = "the complete example creates an API"
   }
 }
 
@@ -91,27 +153,4 @@ run "jwt_needs_its_settings" {
   }
 
   expect_failures = [var.authorization]
-}
-
-# On a fresh account a function's invoke_arn is known only after apply. The helper feeds
-# the module invoke ARNs from terraform_data outputs, which a plan leaves unknown.
-run "plans_while_invoke_arns_are_unknown" {
-  command = plan
-
-  module {
-    source = "./tests/setup"
-  }
-
-  variables {
-    routes = {
-      "GET /x"    = { function_name = "fn" }
-      "PUT /x"    = { function_name = "fn" }
-      "GET /live" = { function_name = "fn", qualifier = "live" }
-    }
-  }
-
-  assert {
-    condition     = toset(keys(module.api.integration_ids)) == toset(["fn", "fn:live"])
-    error_message = "one integration per function and qualifier, keyed by names known at plan"
-  }
 }
