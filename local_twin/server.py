@@ -35,8 +35,14 @@ class _RateExceeded(LambdaClientError):
         super().__init__("TooManyRequestsException", message)
 
 
-def install_local_invoke(pool: LambdaPool) -> None:
-    """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool."""
+def install_local_invoke(pool: LambdaPool, substitutions: dict[str, str] | None = None) -> None:
+    """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
+
+    `substitutions` replaces the value of the named environment variables wherever a function
+    has them: what Terraform configured for AWS (an ElastiCache endpoint with TLS) becomes
+    what the twin runs (its redis-server on loopback). Lambda keeps Terraform's values.
+    """
+    substitutions = substitutions or {}
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
         event = json.loads(body) if body else {}
@@ -46,7 +52,9 @@ def install_local_invoke(pool: LambdaPool) -> None:
             handler=self.handler,
             timeout_seconds=float(self.timeout),
             memory_mb=int(self.memory_size),
-            environment=dict(self.environment_vars or {}),
+            environment={
+                name: substitutions.get(name, value) for name, value in (self.environment_vars or {}).items()
+            },
             code=self.code_bytes,
             reserved_concurrency=int(self.reserved_concurrency) if self.reserved_concurrency else None,
         )
@@ -109,7 +117,7 @@ def install_dynamodb_isolation() -> None:
             setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
 
 
-def serve(ready_file: Path, region: str) -> None:
+def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = None) -> None:
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
@@ -119,7 +127,7 @@ def serve(ready_file: Path, region: str) -> None:
     pool = LambdaPool(
         environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
     )
-    install_local_invoke(pool)
+    install_local_invoke(pool, substitutions)
     install_dynamodb_isolation()
     emulations.install()
     requests.post(
@@ -146,8 +154,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument(
+        "--substitute",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="run functions with VALUE for the environment variable NAME (repeatable)",
+    )
     args = parser.parse_args()
-    serve(args.ready_file, args.region)
+    substitutions = dict(item.split("=", 1) for item in args.substitute)
+    serve(args.ready_file, args.region, substitutions)
 
 
 if __name__ == "__main__":

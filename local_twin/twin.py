@@ -1,7 +1,10 @@
-"""The local twin: moto + local Lambda workers + Redis, provisioned like terraform/.
+"""The local twin: moto + local Lambda workers + Redis, provisioned by `terraform apply`.
 
     with LocalTwin.start(build_dir) as twin:
         response = twin.request("PUT", "/carts/c1", json={...})
+
+The stack is the real one (terraform/, through environments/twin; see provision.py), and
+every name, ARN and route the twin uses comes from its `terraform output`.
 
 `LocalTwin` is what `make demo`, the CLI and the test fixtures use. Everything it
 starts runs in process groups that `stop()` ends, and `stop()` runs on exceptions,
@@ -26,16 +29,15 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local_twin import stack
-from local_twin.packaging import REPO_ROOT, function_zip
 from local_twin.processes import ProcessGroup
+from local_twin.provision import StackOutputs, Timings, apply_stack
 from local_twin.redis_server import RedisServer
-from local_twin.workflows import render
+from tools.tfrun import TWIN_REGION
 
-REGION = "us-east-1"
+REGION = TWIN_REGION
 ACCOUNT_ID = "123456789012"
-DEFAULT_NAME_PREFIX = "shop-twin"
-_LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/{DEFAULT_NAME_PREFIX}-lambda"
+# Where the catalog's cache endpoint points when the twin runs without Redis: a closed port.
+NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
 
 @dataclass
@@ -54,24 +56,47 @@ class HttpResponse:
 class LocalTwin:
     endpoint_url: str
     build_dir: Path
-    name_prefix: str = DEFAULT_NAME_PREFIX
     server: ProcessGroup | None = None
     redis: RedisServer | None = None
+    stack: StackOutputs | None = None
+    timings: Timings | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def launch(cls, build_dir: Path, with_redis: bool = True, timeout: float = 60.0) -> LocalTwin:
+    def launch(
+        cls, build_dir: Path, with_redis: bool = True, provision: bool = True, timeout: float = 60.0
+    ) -> LocalTwin:
+        """Starts Redis and the moto server, then (unless `provision` is off) applies the stack."""
         build_dir = build_dir.resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
-        ready_file = build_dir / "twin-server.ready.json"
-        ready_file.unlink(missing_ok=True)
-        server = ProcessGroup(
-            [sys.executable, "-m", "local_twin.server", "--ready-file", str(ready_file), "--region", REGION],
-            build_dir / "twin-server.log",
-        )
+        redis_server = RedisServer(build_dir) if with_redis else None
+        server: ProcessGroup | None = None
         twin: LocalTwin | None = None
         try:
+            if redis_server is not None:
+                redis_server.start()
+            # The catalog's cache endpoint and TLS flag are the only values the twin substitutes:
+            # Terraform's ElastiCache endpoint is replaced by the twin's redis-server (plain TCP).
+            cache_endpoint = f"127.0.0.1:{redis_server.port}" if redis_server else NO_CACHE_ENDPOINT
+            ready_file = build_dir / "twin-server.ready.json"
+            ready_file.unlink(missing_ok=True)
+            server = ProcessGroup(
+                [
+                    sys.executable,
+                    "-m",
+                    "local_twin.server",
+                    "--ready-file",
+                    str(ready_file),
+                    "--region",
+                    REGION,
+                    "--substitute",
+                    f"CACHE_ENDPOINT={cache_endpoint}",
+                    "--substitute",
+                    "CACHE_TLS=false",
+                ],
+                build_dir / "twin-server.log",
+            )
             deadline = time.monotonic() + timeout
             while not ready_file.exists():
                 if not server.running:
@@ -81,22 +106,32 @@ class LocalTwin:
                 time.sleep(0.05)
             port = json.loads(ready_file.read_text())["port"]
             twin = cls(endpoint_url=f"http://127.0.0.1:{port}", build_dir=build_dir, server=server)
-            if with_redis:
-                twin.redis = RedisServer(build_dir)
-                twin.redis.start()
-            twin.provision()
+            twin.redis = redis_server
+            if provision:
+                twin.stack, twin.timings = apply_stack(build_dir, twin.endpoint_url)
+                twin._check_cache_user()
             return twin
         except BaseException:
             if twin is not None:
                 twin.stop()
             else:
-                server.stop()
+                if server is not None:
+                    server.stop()
+                if redis_server is not None:
+                    redis_server.stop()
             raise
+
+    def _check_cache_user(self) -> None:
+        user = self.outputs.cache["user_id"]
+        if self.redis is not None and user != self.redis.user:
+            raise RuntimeError(
+                f"the stack's cache user is {user!r} but the twin's Redis admits {self.redis.user!r}"
+            )
 
     @classmethod
     @contextmanager
-    def start(cls, build_dir: Path, with_redis: bool = True) -> Iterator[LocalTwin]:
-        twin = cls.launch(build_dir, with_redis=with_redis)
+    def start(cls, build_dir: Path, with_redis: bool = True, provision: bool = True) -> Iterator[LocalTwin]:
+        twin = cls.launch(build_dir, with_redis=with_redis, provision=provision)
         try:
             yield twin
         finally:
@@ -124,103 +159,32 @@ class LocalTwin:
         return self._clients[service]
 
     @property
+    def outputs(self) -> StackOutputs:
+        if self.stack is None:
+            raise RuntimeError("this twin was started without provisioning the stack")
+        return self.stack
+
+    @property
     def table_name(self) -> str:
-        return stack.table_name(self.name_prefix)
+        return self.outputs.table_name
+
+    @property
+    def function_keys(self) -> list[str]:
+        return sorted(self.outputs.function_names)
 
     def function_name(self, key: str) -> str:
-        return stack.function_name(self.name_prefix, key)
+        return self.outputs.function_names[key]
 
     def function_arn(self, key: str) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name(key)}"
+        return self.outputs.function_arns[key]
 
     def state_machine_arn(self, key: str) -> str:
-        return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{stack.state_machine_name(self.name_prefix, key)}"
+        return self.outputs.state_machine_arns[key]
 
-    # ---- provisioning (what terraform/ creates, made with boto3) ---------------------------
     def function_environment(self, key: str) -> dict[str, str]:
-        values = {
-            "POWERTOOLS_SERVICE_NAME": key,
-            "POWERTOOLS_METRICS_NAMESPACE": stack.METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "STATE_TABLE_NAME": self.table_name,
-            "CART_TTL_SECONDS": str(stack.CART_TTL_SECONDS),
-            "CACHE_ENDPOINT": f"127.0.0.1:{self.redis.port}" if self.redis else "127.0.0.1:1",
-            "CACHE_TLS": "false",
-            "CACHE_CLUSTER_MODE": "false",
-            "CACHE_SECRET_ARN": "",
-            "CACHE_TTL_SECONDS": str(stack.CACHE_TTL_SECONDS),
-            "CACHE_TIMEOUT_MS": str(stack.CACHE_TIMEOUT_MS),
-            "CACHE_BREAKER_COOLDOWN_MS": str(stack.TWIN_BREAKER_COOLDOWN_MS),
-            "ORDERS_STATE_MACHINE_ARN": self.state_machine_arn("checkout"),
-            "APPROVAL_THRESHOLD_CENTS": str(stack.APPROVAL_THRESHOLD_CENTS),
-        }
-        wanted = stack.FUNCTIONS[key].environment
-        missing = set(wanted) - set(values)
-        if missing:
-            raise KeyError(f"the twin has no value for {sorted(missing)} of function {key}")
-        return {name: values[name] for name in wanted}
-
-    def provision(self) -> None:
-        dynamodb = self.client("dynamodb")
-        table = stack.STATE_TABLE
-        dynamodb.create_table(
-            TableName=self.table_name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": table.hash_key, "AttributeType": "S"},
-                {"AttributeName": table.range_key, "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": table.hash_key, "KeyType": "HASH"},
-                {"AttributeName": table.range_key, "KeyType": "RANGE"},
-            ],
-        )
-        dynamodb.update_time_to_live(
-            TableName=self.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-        )
-        iam = self.client("iam")
-        iam.create_role(
-            RoleName=f"{self.name_prefix}-lambda",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-        )
-        code = function_zip()
-        logs = self.client("logs")
-        for key, definition in stack.FUNCTIONS.items():
-            name = self.function_name(key)
-            logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
-            self.client("lambda").create_function(
-                FunctionName=name,
-                Runtime="python3.13",
-                Role=_LAMBDA_ROLE,
-                Handler=definition.handler,
-                Code={"ZipFile": code},
-                Timeout=definition.timeout_seconds,
-                MemorySize=definition.memory_mb,
-                Environment={"Variables": self.function_environment(key)},
-            )
-        for key, machine in stack.STATE_MACHINES.items():
-            definition = render(
-                REPO_ROOT / machine.template,
-                {variable: self.function_arn(function) for variable, function in machine.function_arns},
-            )
-            self.client("stepfunctions").create_state_machine(
-                name=stack.state_machine_name(self.name_prefix, key),
-                definition=definition,
-                roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{self.name_prefix}-states",
-                type=machine.type,
-            )
+        """A function's environment variables as Lambda holds them (set by Terraform)."""
+        configuration = self.client("lambda").get_function_configuration(FunctionName=self.function_name(key))
+        return dict(configuration.get("Environment", {}).get("Variables", {}))
 
     def stored_item(self, pk: str, sk: str) -> dict[str, Any] | None:
         """An item as DynamoDB holds it (low-level attribute values), read consistently."""
@@ -251,13 +215,13 @@ class LocalTwin:
         raw_body: str | None = None,
     ) -> HttpResponse:
         """What API Gateway (HTTP API, payload v2) does for a request: route, invoke, map."""
-        matched = match_route(method, path)
+        matched = match_route(self.outputs.routes, method, path)
         if matched is None:
             return HttpResponse(404, {}, {"message": "Not Found"})
-        route, path_parameters = matched
+        route_key, function, path_parameters = matched
         body = raw_body if raw_body is not None else (None if json_body is None else json.dumps(json_body))
-        event = http_api_event(method, path, route.route_key, path_parameters, body, headers or {})
-        payload, function_error = self.invoke(route.function, event)
+        event = http_api_event(method, path, route_key, path_parameters, body, headers or {})
+        payload, function_error = self.invoke(function, event)
         if function_error:
             return HttpResponse(500, {}, {"message": "Internal Server Error"}, function_error)
         response_body = payload.get("body")
@@ -272,7 +236,7 @@ class LocalTwin:
     def function_log(self, key: str, since_ms: int = 0) -> list[str]:
         """A function's log lines since a time, read from CloudWatch Logs as an operator would."""
         logs = self.client("logs")
-        group = f"/aws/lambda/{self.function_name(key)}"
+        group = self.outputs.log_group_names[key]
         lines: list[str] = []
         kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
         while True:
@@ -289,12 +253,13 @@ def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
     return method, re.compile(f"^{regex}$")
 
 
-def match_route(method: str, path: str) -> tuple[stack.Route, dict[str, str]] | None:
-    for route in stack.ROUTES:
-        route_method, pattern = _route_pattern(route.route_key)
+def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+    """The route key, function and path parameters that API Gateway would pick for a request."""
+    for route_key, function in routes.items():
+        route_method, pattern = _route_pattern(route_key)
         found = pattern.match(path)
         if found and route_method == method.upper():
-            return route, found.groupdict()
+            return route_key, function, found.groupdict()
     return None
 
 

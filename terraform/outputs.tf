@@ -27,3 +27,28 @@ output "checkout_state_machine_arn" {
   description = "The checkout saga."
   value       = module.checkout_workflow.arn
 }
+
+output "function_arns" {
+  description = "Function ARNs (unqualified) by role in the shop."
+  value       = { for key, function in module.function : key => function.function_arn }
+}
+
+output "log_group_names" {
+  description = "Each function's log group, by role."
+  value       = { for key, function in module.function : key => function.log_group_name }
+}
+
+output "routes" {
+  description = "The HTTP API's route table: route key to the function (by role) that serves it."
+  value       = local.routes
+}
+
+output "cache" {
+  description = "How the catalog reaches its cache: endpoint, port, IAM user, and the name its tokens sign."
+  value = {
+    endpoint = module.cache.endpoint
+    port     = module.cache.port
+    user_id  = module.cache.user_id
+    name     = module.cache.cache_name
+  }
+}

@@ -10,12 +10,12 @@ variable "project" {
 }
 
 variable "environment" {
-  description = "Environment: dev, staging or prod (DESIGN.md's environment table)."
+  description = "Environment: dev, staging or prod (the README's environment table), or twin (the local twin, environments/twin)."
   type        = string
 
   validation {
-    condition     = contains(["dev", "staging", "prod"], var.environment)
-    error_message = "environment must be dev, staging or prod."
+    condition     = contains(["dev", "staging", "prod", "twin"], var.environment)
+    error_message = "environment must be dev, staging, prod or twin."
   }
 }
 

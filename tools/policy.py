@@ -23,6 +23,7 @@ TARGETS = [
     "environments/staging",
     "environments/prod",
     "environments/bootstrap",
+    "environments/twin",
 ]
 _SKIP_ENTRY = re.compile(r"^\s*-\s*(CKV2?_[A-Z0-9_]+)\s*(?:#\s*(.*))?$")
 _INLINE_SKIP = re.compile(r"#checkov:skip=(CKV2?_[A-Z0-9_]+)(?::(.*))?")

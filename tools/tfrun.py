@@ -18,8 +18,10 @@ listed in tools/tfcompat.py (and nothing else).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -247,13 +249,32 @@ def prepare() -> Path:
 def terraform(
     args: Sequence[str], root: Path, *, env: dict[str, str] | None = None, timeout: float = 900
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [toolchain().terraform, f"-chdir={root}", *args],
-        capture_output=True,
+    """One terraform command, in its own process group: on a timeout, an exception or Ctrl-C the
+    whole group (terraform and its provider plugins) is ended, so nothing outlives the caller."""
+    argv = [toolchain().terraform, f"-chdir={root}", *args]
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         text=True,
-        timeout=timeout,
         env=terraform_env(env),
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 def init(root: Path, *, backend: bool = False) -> subprocess.CompletedProcess[str]:

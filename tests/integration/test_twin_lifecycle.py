@@ -25,15 +25,48 @@ OWNER = textwrap.dedent(
     from local_twin.processes import install_signal_handlers
     from local_twin.twin import LocalTwin
 
+    from tests.integration.test_twin_lifecycle import deploy_probe
+
     install_signal_handlers()
-    with LocalTwin.start(Path(sys.argv[1])) as twin:
-        twin.request("PUT", "/carts/lifecycle", json_body={"items": {"SKU-1": 1}})  # warm a worker
+    # Lifecycle is about processes, not the stack: no terraform apply, one probe function.
+    with LocalTwin.start(Path(sys.argv[1]), provision=False) as twin:
+        deploy_probe(twin)
+        twin.client("lambda").invoke(FunctionName="probe", Payload=b"{}")  # warm a worker
         print(json.dumps({"groups": [twin.server.pgid, twin.redis._group.pgid]}), flush=True)
         if sys.argv[2] == "raise":
             raise RuntimeError("a failing test run")
         time.sleep(60)
     """
 )
+
+
+PROBE_SOURCE = "def handler(event, context):\n    return {'ok': True}\n"
+
+
+def deploy_probe(twin: object) -> None:
+    """A one-line function, created directly: enough to start a warm Lambda worker."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("probe.py", PROBE_SOURCE)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = twin.client("iam").create_role(RoleName="probe", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    twin.client("lambda").create_function(
+        FunctionName="probe",
+        Runtime="python3.13",
+        Role=role,
+        Handler="probe.handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )
 
 
 def start_owner(tmp_path: Path, mode: str) -> tuple[subprocess.Popen, list[int]]:
@@ -90,7 +123,58 @@ def test_a_relative_build_dir_works(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     from local_twin.twin import LocalTwin
 
     monkeypatch.chdir(tmp_path)
-    with LocalTwin.start(Path("relative-build"), with_redis=False) as twin:
-        response = twin.request("PUT", "/carts/relative", json_body={"items": {"SKU-1": 1}})
-        assert response.status == 201, (response.body, response.function_error)
+    with LocalTwin.start(Path("relative-build"), with_redis=False, provision=False) as twin:
+        deploy_probe(twin)
+        response = twin.client("lambda").invoke(FunctionName="probe", Payload=b"{}")
+        assert "FunctionError" not in response
+        assert json.loads(response["Payload"].read()) == {"ok": True}
     assert not (tmp_path / "relative-build" / "lambda-environments").exists(), "unpacked code is removed"
+
+
+def terraform_processes(marker: str) -> list[int]:
+    """Pids of terraform (and its provider plugins) whose command line names `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if "terraform" in argv and (marker in argv or marker in cwd):
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_during_terraform_apply_stops_terraform_too(tmp_path: Path) -> None:
+    """Ctrl-C while `make demo` is still applying the stack must not leave terraform running."""
+    build = tmp_path / "twin"
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from local_twin.processes import install_signal_handlers
+        from local_twin.twin import LocalTwin
+
+        install_signal_handlers()
+        with LocalTwin.start(Path(sys.argv[1])):
+            pass
+        """
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(build)], cwd=REPO_ROOT, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not terraform_processes(str(build)):
+        assert owner.poll() is None, owner.stderr.read().decode()
+        assert time.monotonic() < deadline, "terraform never started"
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside init or apply
+    owner.send_signal(signal.SIGINT)
+    owner.wait(timeout=60)
+    assert owner.returncode != 0
+    deadline = time.monotonic() + 15
+    while terraform_processes(str(build)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert terraform_processes(str(build)) == []

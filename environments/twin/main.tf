@@ -1,0 +1,57 @@
+# The local twin: the real stack, applied to the twin's moto server by `make demo`, `make twin`,
+# `make bench` and the integration tests. tools.tfrun adds a provider override
+# (twin_override.tf) that points every AWS endpoint at moto with fake credentials, and the
+# state stays local, under build/. The values are the twin's: cheap, and quick to recover.
+provider "aws" {
+  region = "us-east-1"
+
+  default_tags {
+    tags = {
+      project     = "serverless-state"
+      environment = "twin"
+      managed-by  = "terraform"
+    }
+  }
+}
+
+module "shop" {
+  source = "../../terraform"
+
+  environment          = "twin"
+  function_package_zip = var.function_package_zip
+
+  network = {
+    az_count                    = 2
+    interface_endpoint_az_count = 1
+  }
+
+  state_table = {
+    deletion_protection     = false
+    recovery_period_in_days = 1
+  }
+
+  # Each execution environment is a local process: 16 per function is what a laptop holds.
+  functions = {
+    reserved_concurrency  = 16
+    log_retention_in_days = 1
+  }
+
+  # A short breaker cool-down, so that the outage drill sees the cache come back within seconds.
+  cache = {
+    breaker_cooldown = 1000
+  }
+
+  api = {
+    log_retention_in_days = 1
+  }
+}
+
+variable "function_package_zip" {
+  description = "The functions' package: the twin writes it (lambda_src/ zipped) before it applies."
+  type        = string
+}
+
+output "stack" {
+  description = "Every output of the stack: the twin reads names, ARNs and routes from here."
+  value       = module.shop
+}

@@ -1,0 +1,117 @@
+"""The twin's infrastructure, created by `terraform apply` of the real stack.
+
+environments/twin calls terraform/ with the twin's values. tools.tfrun copies the Terraform
+tree under the twin's build folder, adds a provider override that points every AWS
+endpoint at the twin's moto server, and keeps the state local, next to the copy. The twin
+then reads every name, ARN and route from `terraform output`, so there is no second,
+hand-kept description of the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local_twin.packaging import write_function_zip
+from tools import tfrun
+
+TWIN_ROOT = Path("environments") / "twin"
+# moto answers in milliseconds; more parallel calls shorten the apply on two cores.
+PARALLELISM = 20
+
+
+class ProvisioningFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """What `terraform output` says about the stack that the twin applied."""
+
+    values: dict[str, Any]
+
+    @property
+    def table_name(self) -> str:
+        return str(self.values["table_name"])
+
+    @property
+    def function_names(self) -> dict[str, str]:
+        return dict(self.values["function_names"])
+
+    @property
+    def function_arns(self) -> dict[str, str]:
+        return dict(self.values["function_arns"])
+
+    @property
+    def log_group_names(self) -> dict[str, str]:
+        return dict(self.values["log_group_names"])
+
+    @property
+    def routes(self) -> dict[str, str]:
+        return dict(self.values["routes"])
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        return dict(self.values["cache"])
+
+    @property
+    def state_machine_arns(self) -> dict[str, str]:
+        return {"checkout": str(self.values["checkout_state_machine_arn"])}
+
+
+@dataclass(frozen=True)
+class Timings:
+    init_seconds: float
+    apply_seconds: float
+    resources: int
+
+
+def _checked(result: Any, what: str, log: Path) -> None:
+    log.write_text(f"$ {' '.join(result.args)}\n{result.stdout}\n{result.stderr}")
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if line.strip()]
+        raise ProvisioningFailed(f"terraform {what} failed; see {log}\n" + "\n".join(errors[:40]))
+
+
+def apply_stack(build_dir: Path, endpoint_url: str) -> tuple[StackOutputs, Timings]:
+    """Applies environments/twin to the moto server at `endpoint_url`, from a fresh state."""
+    work = build_dir / "terraform"
+    package = write_function_zip(work / "functions.zip")
+    tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=work / "tree")
+    root = tfrun.target_twin(tree / TWIN_ROOT, endpoint_url)
+    for stale in ("terraform.tfstate", "terraform.tfstate.backup"):
+        (root / stale).unlink(missing_ok=True)
+
+    started = time.monotonic()
+    _checked(tfrun.init(root), "init", work / "init.log")
+    initialised = time.monotonic()
+    _checked(
+        tfrun.terraform(
+            [
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                f"-parallelism={PARALLELISM}",
+                f"-var=function_package_zip={package}",
+            ],
+            root,
+        ),
+        "apply",
+        work / "apply.log",
+    )
+    applied = time.monotonic()
+    output = tfrun.terraform(["output", "-json", "-no-color"], root)
+    _checked(output, "output", work / "output.log")
+    values = json.loads(output.stdout)["stack"]["value"]
+    state = json.loads((root / "terraform.tfstate").read_text())
+    resources = sum(len(r.get("instances", [])) for r in state["resources"] if r["mode"] == "managed")
+    return StackOutputs(values), Timings(initialised - started, applied - initialised, resources)
+
+
+def plan_root(build_dir: Path) -> Path:
+    """The twin's root inside its copy, for `make plan ENV=twin` against a running twin."""
+    return build_dir / "terraform" / "tree" / TWIN_ROOT
