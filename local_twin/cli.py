@@ -9,14 +9,20 @@ from pathlib import Path
 
 from local_twin.processes import install_signal_handlers
 from local_twin.twin import LocalTwin
+from tools import tfrun
 
 
 def serve(build_dir: Path) -> None:
+    print("starting the local twin and applying the stack with terraform (environments/twin) ...", flush=True)
     with LocalTwin.start(build_dir / "twin") as twin:
+        print(twin.describe_provisioning(), flush=True)
         info = {
             "endpoint_url": twin.endpoint_url,
             "table": twin.table_name,
+            "functions": twin.outputs.function_names,
+            "state_machine": twin.state_machine_arn("checkout"),
             "redis_url": twin.redis.url if twin.redis else None,
+            "terraform_root": str(twin.build_dir / "terraform" / "tree" / "environments" / "twin"),
         }
         print(json.dumps(info, indent=2), flush=True)
         print("local twin running; Ctrl-C stops it and everything it started", flush=True)
@@ -30,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
     args = parser.parse_args(argv)
     install_signal_handlers()
+    try:
+        # The twin is created by `terraform apply`: without terraform, stop before starting anything.
+        tfrun.toolchain()
+    except tfrun.TerraformMissing as missing:
+        raise SystemExit(f"make {args.command}: {missing}") from None
     try:
         if args.command == "serve":
             serve(args.build_dir)

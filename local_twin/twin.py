@@ -121,6 +121,14 @@ class LocalTwin:
                     redis_server.stop()
             raise
 
+    def describe_provisioning(self) -> str:
+        if self.timings is None:
+            return "no stack applied"
+        return (
+            f"terraform init {self.timings.init_seconds:.1f} s, apply {self.timings.apply_seconds:.1f} s, "
+            f"{self.timings.resources} resources"
+        )
+
     def _check_cache_user(self) -> None:
         user = self.outputs.cache["user_id"]
         if self.redis is not None and user != self.redis.user:

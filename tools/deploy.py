@@ -1,17 +1,20 @@
 """`make plan ENV=<env>` / `make apply ENV=<env>`: terraform for one environment.
 
-Refuses, with the reason and the fix, when terraform >= 1.10 is missing, when no AWS
-credentials are configured, or when the environment has no backend.hcl yet.
+dev, staging and prod run in AWS. Refuses, with the reason and the fix, when terraform
+>= 1.10 is missing, when no AWS credentials are configured, or when the environment has
+no backend.hcl yet. ENV=twin plans the whole stack against a fresh local twin (its moto
+server): a real plan, with no AWS account.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from tools import tfrun
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -22,21 +25,10 @@ class Refusal(Exception):
 
 
 def find_terraform() -> str:
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        raise Refusal(
-            "terraform is not on PATH. Install terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)."
-        )
-    output = subprocess.run([terraform, "version", "-json"], capture_output=True, text=True).stdout
     try:
-        version = json.loads(output)["terraform_version"]
-    except (ValueError, KeyError):
-        raise Refusal(f"{terraform} did not report its version; terraform >= 1.10 is needed.") from None
-    if tuple(int(part) for part in version.split(".")[:2]) < (1, 10):
-        raise Refusal(
-            f"terraform {version} is too old: the stack needs >= 1.10 (S3 native locking, mock providers)."
-        )
-    return terraform
+        return tfrun.toolchain().terraform
+    except tfrun.TerraformMissing as missing:
+        raise Refusal(str(missing)) from None
 
 
 def check_credentials() -> None:
@@ -50,9 +42,47 @@ def check_credentials() -> None:
         )
 
 
+def plan_twin() -> int:
+    """The whole stack planned against an empty local twin, exactly as a fresh account sees it."""
+    from local_twin.processes import install_signal_handlers
+    from local_twin.twin import LocalTwin
+
+    find_terraform()
+    install_signal_handlers()
+    build = REPO_ROOT / "build" / "plan-twin"
+    with LocalTwin.start(build, with_redis=False, provision=False) as twin:
+        tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=build / "terraform" / "tree")
+        root = tfrun.target_twin(tree / "environments" / "twin", twin.endpoint_url)
+        (root / "terraform.tfstate").unlink(missing_ok=True)
+        initialised = tfrun.init(root)
+        if initialised.returncode != 0:
+            print(initialised.stdout + initialised.stderr, file=sys.stderr)
+            return initialised.returncode
+        package = REPO_ROOT / "build" / "lambda" / "functions.zip"
+        with tempfile.TemporaryDirectory() as scratch:
+            plan_file = Path(scratch) / "twin.tfplan"
+            planned = tfrun.terraform(
+                [
+                    "plan",
+                    "-input=false",
+                    "-no-color",
+                    f"-out={plan_file}",
+                    f"-var=function_package_zip={package}",
+                ],
+                root,
+            )
+        print(planned.stdout, end="")
+        print(planned.stderr, end="", file=sys.stderr)
+        return planned.returncode
+
+
 def run(action: str, environment: str) -> int:
+    if environment == "twin" and action == "plan":
+        return plan_twin()
     if environment not in ENVIRONMENTS:
-        raise Refusal(f"ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}.")
+        raise Refusal(
+            f"ENV must be one of {', '.join(ENVIRONMENTS)} (or twin, for make plan), not {environment!r}."
+        )
     root = REPO_ROOT / "environments" / environment
     terraform = find_terraform()
     check_credentials()
@@ -63,6 +93,7 @@ def run(action: str, environment: str) -> int:
             f"{backend.name}.example to {backend.name} and fill in the bucket."
         )
     layer = REPO_ROOT / "build" / "layer" / "dependencies.zip"
+    package = REPO_ROOT / "build" / "lambda" / "functions.zip"
     subprocess.run(
         [terraform, f"-chdir={root}", "init", "-input=false", f"-backend-config={backend.name}"], check=True
     )
@@ -75,6 +106,7 @@ def run(action: str, environment: str) -> int:
             "-input=false",
             f"-out={plan_file}",
             f"-var=dependencies_layer_zip={layer}",
+            f"-var=function_package_zip={package}",
         ]
     else:
         command = (
@@ -86,6 +118,7 @@ def run(action: str, environment: str) -> int:
                 "apply",
                 "-input=false",
                 f"-var=dependencies_layer_zip={layer}",
+                f"-var=function_package_zip={package}",
             ]
         )
     return subprocess.run(command).returncode

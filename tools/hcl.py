@@ -18,7 +18,7 @@ import hcl2
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = REPO_ROOT / "tools" / "terraform-schema" / "aws_provider_args.json"
-SKIPPED_DIRS = {".terraform", ".venv", ".venv-tools", ".venv-checkov", "build", ".git"}
+SKIPPED_DIRS = {".terraform", ".venv", ".venv-checkov", "build", ".git"}
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "provisioner", "connection"}
 BLOCK_MARK = "__is_block__"
 

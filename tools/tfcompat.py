@@ -43,7 +43,7 @@ REWRITES: tuple[Rewrite, ...] = (
     ),
     Rewrite(
         name="mock-aws_region-region",
-        why="The same rename inside terraform test mocks: `mock_data \"aws_region\"` defaults set `name` on 5.100.",
+        why='The same rename inside terraform test mocks: `mock_data "aws_region"` defaults set `name` on 5.100.',
         pattern=re.compile(r'(mock_data\s+"aws_region"\s*\{\s*defaults\s*=\s*\{\s*)region(\s*=)'),
         replacement=r"\1name\2",
     ),

@@ -21,8 +21,8 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -91,22 +91,36 @@ def find_mirror() -> tuple[Path | None, tuple[str, ...]]:
     return None, ()
 
 
+def _version_of(candidate: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            [candidate, "version", "-json"], capture_output=True, text=True, timeout=60, env=terraform_env()
+        )
+        return str(json.loads(completed.stdout)["terraform_version"])
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+        return None
+
+
+def _is_recent(version: str) -> bool:
+    return tuple(int(part) for part in version.split(".")[:2]) >= MINIMUM_TERRAFORM
+
+
 @cache
 def toolchain() -> Toolchain:
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        raise TerraformMissing(f"terraform is not on PATH. {install_hint()}")
-    completed = subprocess.run(
-        [terraform, "version", "-json"], capture_output=True, text=True, timeout=60, env=terraform_env()
-    )
-    try:
-        version = json.loads(completed.stdout)["terraform_version"]
-    except (ValueError, KeyError):
-        raise TerraformMissing(f"{terraform} did not report its version. {install_hint()}") from None
-    if tuple(int(part) for part in version.split(".")[:2]) < MINIMUM_TERRAFORM:
-        raise TerraformMissing(f"{terraform} is version {version}. {install_hint()}")
-    mirror, versions = find_mirror()
-    return Toolchain(terraform, version, mirror, versions)
+    """The first terraform >= 1.10 on PATH (an older one earlier on PATH is passed over)."""
+    seen: list[str] = []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = shutil.which("terraform", path=directory) if directory else None
+        if candidate is None or candidate in seen:
+            continue
+        seen.append(candidate)
+        version = _version_of(candidate)
+        if version is not None and _is_recent(version):
+            mirror, versions = find_mirror()
+            return Toolchain(candidate, version, mirror, versions)
+    if seen:
+        raise TerraformMissing(f"no terraform >= 1.10 on PATH (found {', '.join(seen)}). {install_hint()}")
+    raise TerraformMissing(f"terraform is not on PATH. {install_hint()}")
 
 
 def cli_config_text(mirror: Path | None, plugin_cache: Path) -> str:
@@ -266,10 +280,8 @@ def terraform(
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -333,7 +345,9 @@ def test_root(root: Path, extra: Sequence[str] = ()) -> subprocess.CompletedProc
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["validate", "test"])
     parser.add_argument("roots", nargs="*", help="paths relative to the repository (default: all)")
     args = parser.parse_args(argv)

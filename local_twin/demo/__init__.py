@@ -79,14 +79,24 @@ def run_demo(build_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     titles: dict[str, str] = {}
     started = time.monotonic()
-    print("starting the local twin (moto server, Lambda workers, Redis) on 127.0.0.1 ...", flush=True)
+    print(
+        "starting the local twin on 127.0.0.1 (moto server, Lambda workers, Redis) and applying the stack "
+        "with terraform (environments/twin) ...",
+        flush=True,
+    )
     with LocalTwin.start(out_dir / "twin") as twin:
-        print(f"twin up at {twin.endpoint_url}", flush=True)
+        print(f"twin up at {twin.endpoint_url}; {twin.describe_provisioning()}", flush=True)
+        provisioning = {
+            "demo.terraform_init_seconds": round(twin.timings.init_seconds, 1),
+            "demo.terraform_apply_seconds": round(twin.timings.apply_seconds, 1),
+            "demo.terraform_resources": twin.timings.resources,
+        }
         for title, section in sections():
             print(f"running: {title} ...", flush=True)
             section_results = section(twin)
             titles[next(iter(section_results)).split(".", 1)[0]] = title
             results.update(section_results)
+    results.update(provisioning)
     results["demo.seconds"] = round(time.monotonic() - started, 1)
     titles["demo"] = "run"
     summary = out_dir / "summary.json"

@@ -4,17 +4,18 @@ formatting, parsing, module conventions, module wiring and README tables."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.terraform.test_provider_schema import check_body
-from tools import hcl, tfdocs
+from tools import hcl, tfdocs, tfrun
 
 MODULES = sorted(path for path in (hcl.REPO_ROOT / "modules").iterdir() if path.is_dir())
 ALL_DIRS = hcl.terraform_dirs()
+# build/ and the virtual environments hold copies and packages, not the project's HCL.
+FMT_FOLDERS = ["modules", "terraform", "environments", "tests"]
 CALLERS = [d for d in ALL_DIRS if hcl.TerraformDir.load(d).module_calls]
 REQUIRED_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
 
@@ -24,13 +25,19 @@ def rel(path: Path) -> str:
 
 
 def test_terraform_fmt() -> None:
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("no terraform binary on PATH; `make test` puts the tools venv's terraform 1.0.3 there")
+    try:
+        chain = tfrun.toolchain()
+    except tfrun.TerraformMissing as missing:
+        pytest.skip(str(missing))
     result = subprocess.run(
-        [terraform, "fmt", "-check", "-recursive", "-diff"], cwd=hcl.REPO_ROOT, capture_output=True, text=True
+        [chain.terraform, "fmt", "-check", "-recursive", "-diff", *FMT_FOLDERS],
+        cwd=hcl.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=tfrun.terraform_env(),
     )
     assert result.returncode == 0, f"run `make fmt`:\n{result.stdout}{result.stderr}"
+    assert result.stderr == "", result.stderr
 
 
 @pytest.mark.parametrize("path", hcl.terraform_files(), ids=rel)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from local_twin.packaging import function_zip
-from tools import build, deploy
+from tools import build, deploy, tfrun
 
 
 def test_layer_leaves_out_what_the_runtime_ships() -> None:
@@ -38,7 +38,11 @@ def test_deploy_refuses_without_terraform(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert deploy.main(["plan", "dev"]) == 2
+    tfrun.toolchain.cache_clear()
+    try:
+        assert deploy.main(["plan", "dev"]) == 2
+    finally:
+        tfrun.toolchain.cache_clear()
     assert "terraform is not on PATH" in capsys.readouterr().err
 
 
@@ -58,3 +62,11 @@ def test_deploy_refuses_without_credentials(
 def test_deploy_rejects_unknown_environment(capsys: pytest.CaptureFixture) -> None:
     assert deploy.main(["plan", "qa"]) == 2
     assert "ENV must be one of dev, staging, prod" in capsys.readouterr().err
+
+
+def test_lambda_example_package_is_its_source() -> None:
+    """The examples deploy package.zip; it must hold exactly examples/basic/src, byte for byte."""
+    example = Path(__file__).resolve().parents[2] / "modules" / "lambda-function" / "examples" / "basic"
+    assert (example / "package.zip").read_bytes() == function_zip(example / "src"), (
+        "rebuild it: python -c 'from local_twin.packaging import write_function_zip; ...'"
+    )
