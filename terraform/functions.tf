@@ -1,6 +1,5 @@
 # Every function of the shop: what differs per function is in local.functions, what
 # is the same (runtime settings per environment, VPC, layers) is in the module block.
-# Names match local_twin/stack.py; tests/terraform/test_twin_contract.py keeps them equal.
 
 locals {
   alias_name = var.functions.snap_start ? "live" : null
@@ -21,6 +20,23 @@ locals {
     ]
   }
 
+  # How a function reaches the catalog cache (the catalog reads it, the invalidator deletes from it).
+  cache_client_environment = {
+    CACHE_ENDPOINT     = "${module.cache.endpoint}:${module.cache.port}"
+    CACHE_TLS          = "true"
+    CACHE_CLUSTER_MODE = tostring(module.cache.cluster_mode)
+    CACHE_NAME         = module.cache.cache_name
+    CACHE_USER         = module.cache.user_id
+    CACHE_SERVERLESS   = tostring(var.cache.mode == "serverless")
+  }
+
+  # The invalidator retries a cache that is down inside each attempt, for up to its timeout
+  # less a margin. Lambda may drop a record (to the DLQ) only after the cached entry it would
+  # delete has expired anyway: so the attempts must together outlast the cache TTL.
+  invalidator_timeout         = 120
+  invalidation_attempt_budget = local.invalidator_timeout - 10
+  invalidation_retries        = ceil(var.cache.ttl_seconds / local.invalidation_attempt_budget)
+
   state_table_key = {
     sid       = "StateTableKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
@@ -28,6 +44,30 @@ locals {
   }
 
   functions = {
+    cache_invalidator = {
+      description        = "Durable cache invalidation from the table's stream: every changed product, whoever wrote it"
+      handler            = "handlers.cache_invalidator.handler"
+      timeout            = local.invalidator_timeout
+      security_group_ids = [module.cache.client_security_group_id]
+      environment = merge(local.cache_client_environment, {
+        POWERTOOLS_SERVICE_NAME = "cache-invalidator"
+        CACHE_TTL_SECONDS       = tostring(var.cache.ttl_seconds)
+      })
+      policy_statements = [
+        # Records from a table encrypted with a customer-managed key are decrypted with it.
+        { sid = "StateTableStreamKey", actions = ["kms:Decrypt"], resources = [module.state_table.kms_key_arn], conditions = [] },
+        module.cache.client_connect_policy_statement,
+      ]
+      stream_sources = {
+        state_table_products = {
+          stream_arn             = module.state_table.stream_arn
+          batch_size             = 100
+          maximum_retry_attempts = local.invalidation_retries
+          filter_patterns        = [jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "PRODUCT#" }] } } } })]
+        }
+      }
+    }
+
     cart = {
       description        = "Carts in DynamoDB: optimistic locking and TTL"
       handler            = "handlers.cart.handler"
@@ -37,6 +77,7 @@ locals {
         POWERTOOLS_SERVICE_NAME = "cart"
         CART_TTL_SECONDS        = tostring(var.cart_ttl_seconds)
       }
+      stream_sources = {}
       policy_statements = [
         {
           sid        = "CartItems"
@@ -53,18 +94,13 @@ locals {
       handler            = "handlers.catalog.handler"
       timeout            = 10
       security_group_ids = [module.cache.client_security_group_id]
-      environment = {
+      environment = merge(local.cache_client_environment, {
         POWERTOOLS_SERVICE_NAME   = "catalog"
-        CACHE_ENDPOINT            = "${module.cache.endpoint}:${module.cache.port}"
-        CACHE_TLS                 = "true"
-        CACHE_CLUSTER_MODE        = tostring(module.cache.cluster_mode)
-        CACHE_NAME                = module.cache.cache_name
-        CACHE_USER                = module.cache.user_id
-        CACHE_SERVERLESS          = tostring(var.cache.mode == "serverless")
         CACHE_TTL_SECONDS         = tostring(var.cache.ttl_seconds)
         CACHE_TIMEOUT_MS          = tostring(var.cache.client_timeout_ms)
         CACHE_BREAKER_COOLDOWN_MS = tostring(var.cache.breaker_cooldown)
-      }
+      })
+      stream_sources = {}
       policy_statements = [
         {
           sid        = "ProductItems"
@@ -87,6 +123,7 @@ locals {
         ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
         APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
       }
+      stream_sources = {}
       policy_statements = [
         {
           sid        = "ReadCartsProductsOrders"
@@ -134,6 +171,7 @@ locals {
       environment = {
         POWERTOOLS_SERVICE_NAME = "order-steps"
       }
+      stream_sources = {}
       policy_statements = [
         {
           sid        = "OrderItems"
@@ -166,5 +204,6 @@ module "function" {
   vpc                   = merge(local.function_vpc, { security_group_ids = each.value.security_group_ids })
   environment_variables = merge(local.common_environment, each.value.environment)
   policy_statements     = each.value.policy_statements
+  stream_sources        = each.value.stream_sources
   tags                  = local.tags
 }

@@ -1,6 +1,6 @@
 # The shop, composed from modules/. Each strategy is a slice:
 #   external database -> state_table + the cart function
-#   cache             -> modules/cache + the catalog function
+#   cache             -> modules/cache + the catalog function + the cache invalidator (table stream)
 #   orchestration     -> modules/workflow + the checkout and order-steps functions
 #   idempotency       -> Powertools records in the state table (checkout)
 #   observability     -> seam: modules/observability
@@ -49,9 +49,11 @@ module "network" {
 module "state_table" {
   source = "../modules/state-table"
 
-  name                        = "${local.name}-state"
-  keys                        = { partition = "pk", sort = "sk" }
-  ttl_attribute               = "expires_at"
+  name          = "${local.name}-state"
+  keys          = { partition = "pk", sort = "sk" }
+  ttl_attribute = "expires_at"
+  # Feeds the cache invalidator: every product change reaches the catalog cache, whoever wrote it.
+  stream                      = { enabled = true, view_type = "NEW_AND_OLD_IMAGES" }
   deletion_protection         = var.state_table.deletion_protection
   point_in_time_recovery_days = var.state_table.recovery_period_in_days
   tags                        = local.tags

@@ -51,6 +51,25 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # What Lambda's event source mapping needs, on these streams only.
+  dynamic "statement" {
+    for_each = length(var.stream_sources) > 0 ? [[for source in values(var.stream_sources) : source.stream_arn]] : []
+    content {
+      sid       = "ReadStreamSources"
+      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = anytrue([for source in values(var.stream_sources) : source.on_failure_destination_arn != null]) ? [compact([for source in values(var.stream_sources) : source.on_failure_destination_arn])] : []
+    content {
+      sid       = "SendStreamFailures"
+      actions   = ["sqs:SendMessage"]
+      resources = statement.value
+    }
+  }
+
   dynamic "statement" {
     for_each = var.policy_statements
     content {

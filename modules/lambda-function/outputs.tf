@@ -62,3 +62,8 @@ output "dependencies_layer_arn" {
   description = "ARN of the dependencies layer version, or null."
   value       = try(aws_lambda_layer_version.dependencies[0].arn, null)
 }
+
+output "event_source_mapping_uuids" {
+  description = "Event source mapping ids by the names given in stream_sources."
+  value       = { for key, mapping in aws_lambda_event_source_mapping.stream : key => mapping.uuid }
+}

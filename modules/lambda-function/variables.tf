@@ -172,6 +172,47 @@ variable "dead_letter_queue" {
   }
 }
 
+variable "stream_sources" {
+  description = "Stream triggers by a name you choose: stream_arn (a DynamoDB or Kinesis stream), batching, bounded retries and age, Lambda event filter patterns (JSON strings), and an on-failure destination (null: the function's dead_letter_queue, which must then be enabled). Partial batch responses (ReportBatchItemFailures) and bisect-on-error are always on."
+  type = map(object({
+    stream_arn                         = string
+    starting_position                  = optional(string, "LATEST")
+    batch_size                         = optional(number, 100)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    parallelization_factor             = optional(number, 1)
+    maximum_retry_attempts             = optional(number, 10)
+    maximum_record_age_in_seconds      = optional(number, 3600)
+    filter_patterns                    = optional(list(string), [])
+    on_failure_destination_arn         = optional(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for source in values(var.stream_sources) : contains(["LATEST", "TRIM_HORIZON"], source.starting_position)])
+    error_message = "stream_sources[*].starting_position must be LATEST or TRIM_HORIZON."
+  }
+
+  validation {
+    condition     = alltrue([for source in values(var.stream_sources) : source.batch_size >= 1 && source.batch_size <= 10000 && source.maximum_batching_window_in_seconds >= 0 && source.maximum_batching_window_in_seconds <= 300 && source.parallelization_factor >= 1 && source.parallelization_factor <= 10])
+    error_message = "stream_sources[*]: batch_size must be 1-10000, maximum_batching_window_in_seconds 0-300 and parallelization_factor 1-10."
+  }
+
+  validation {
+    condition     = alltrue([for source in values(var.stream_sources) : source.maximum_retry_attempts >= 0 && source.maximum_retry_attempts <= 10000 && source.maximum_record_age_in_seconds >= 60 && source.maximum_record_age_in_seconds <= 604800])
+    error_message = "stream_sources[*]: maximum_retry_attempts must be 0-10000 and maximum_record_age_in_seconds 60-604800 (bounded: an endless retry would block the shard)."
+  }
+
+  validation {
+    condition     = alltrue([for source in values(var.stream_sources) : alltrue([for pattern in source.filter_patterns : can(jsondecode(pattern))])])
+    error_message = "stream_sources[*].filter_patterns must be JSON strings (Lambda event filtering patterns), for example jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = \"PRODUCT#\" }] } } } })."
+  }
+
+  validation {
+    condition     = var.dead_letter_queue.enabled || alltrue([for source in values(var.stream_sources) : source.on_failure_destination_arn != null])
+    error_message = "stream_sources needs an on-failure destination: enable dead_letter_queue (the default) or set on_failure_destination_arn on every source."
+  }
+}
+
 variable "policy_statements" {
   description = "Extra IAM statements for the execution role, least privilege: name actions and resources."
   type = list(object({
