@@ -22,7 +22,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local_twin import emulations
+from local_twin import emulations, streams
 from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests, environment_variables_for_worker
 
 LOOPBACK = "127.0.0.1"
@@ -130,6 +130,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     install_local_invoke(pool, substitutions)
     install_dynamodb_isolation()
     emulations.install()
+    stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
     ).raise_for_status()
@@ -146,6 +147,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
             if os.getppid() != owner:  # whoever started the twin is gone
                 break
     finally:
+        stream_poller.stop()
         pool.shutdown()
         server.stop()
 
