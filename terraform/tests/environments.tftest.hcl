@@ -1,0 +1,175 @@
+# The stack planned with each environment's values, against a mocked AWS provider: no
+# account, no cost. Each run's variables are those of environments/<env>/terraform.tfvars
+# (plus the environment name its main.tf passes); tests/terraform/test_terraform_native.py
+# fails when they drift apart.
+#
+# Data sources are read at plan, so they get defaults of the right shape. Resources get
+# none: their computed attributes (ARNs, IDs, invoke ARNs) stay unknown until apply, as
+# on a fresh account, and for_each keys built from them fail the plan here as they would
+# there.
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = { region = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "111122223333", arn = "arn:aws:iam::111122223333:root" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+run "dev" {
+  command = plan
+
+  variables {
+    environment          = "dev"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    network = {
+      cidr_block                  = "10.20.0.0/16"
+      az_count                    = 2
+      interface_endpoint_az_count = 1
+    }
+    state_table = {
+      deletion_protection     = false
+      recovery_period_in_days = 7
+    }
+    functions = {
+      memory_size           = 512
+      reserved_concurrency  = 5
+      snap_start            = false
+      log_retention_in_days = 7
+      log_level             = "DEBUG"
+    }
+    cache = {
+      node_type = "cache.t4g.micro"
+      replicas  = 0
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.http_api.integration_ids)) == toset([for role in values(local.routes) : "shop-dev-${replace(role, "_", "-")}"])
+    error_message = "dev: one integration per function that serves routes, keyed by function name"
+  }
+
+  assert {
+    condition     = alltrue([for function in module.function : function.qualifier == null])
+    error_message = "dev: no SnapStart, so API Gateway calls $LATEST and there is no alias"
+  }
+
+  assert {
+    condition     = !var.state_table.deletion_protection && var.functions.reserved_concurrency == 5
+    error_message = "dev: the table can be torn down, and few concurrent executions are reserved"
+  }
+
+  assert {
+    condition     = length(module.network.availability_zones) == 2 && !module.cache.cluster_mode
+    error_message = "dev: two AZs and a replication-group cache"
+  }
+}
+
+run "staging" {
+  command = plan
+
+  variables {
+    environment          = "staging"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    network = {
+      cidr_block = "10.30.0.0/16"
+      az_count   = 2
+    }
+    state_table = {
+      deletion_protection     = false
+      recovery_period_in_days = 35
+    }
+    functions = {
+      memory_size           = 1024
+      reserved_concurrency  = 25
+      snap_start            = true
+      log_retention_in_days = 90
+    }
+    cache = {
+      node_type     = "cache.t4g.small"
+      replicas      = 1
+      snapshot_days = 3
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.http_api.integration_ids)) == toset([for role in values(local.routes) : "shop-staging-${replace(role, "_", "-")}:live"])
+    error_message = "staging: one integration per function's live alias, keyed by function name and alias"
+  }
+
+  assert {
+    condition     = alltrue([for function in module.function : function.qualifier == "live"])
+    error_message = "staging: SnapStart functions are called through their live alias"
+  }
+
+  assert {
+    condition     = var.functions.reserved_concurrency == 25
+    error_message = "staging: 25 reserved concurrent executions per function"
+  }
+}
+
+run "prod" {
+  command = plan
+
+  variables {
+    environment          = "prod"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    network = {
+      cidr_block = "10.40.0.0/16"
+      az_count   = 3
+    }
+    state_table = {
+      deletion_protection     = true
+      recovery_period_in_days = 35
+    }
+    functions = {
+      memory_size           = 1024
+      reserved_concurrency  = 100
+      snap_start            = true
+      log_retention_in_days = 365
+    }
+    api = {
+      rate_limit  = 500
+      burst_limit = 1000
+    }
+    cache = {
+      node_type     = "cache.r7g.large"
+      replicas      = 2
+      snapshot_days = 7
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.http_api.integration_ids)) == toset([for role in values(local.routes) : "shop-prod-${replace(role, "_", "-")}:live"])
+    error_message = "prod: one integration per function's live alias, keyed by function name and alias"
+  }
+
+  assert {
+    condition     = alltrue([for function in module.function : function.qualifier == "live"])
+    error_message = "prod: SnapStart functions are called through their live alias"
+  }
+
+  assert {
+    condition     = var.state_table.deletion_protection && var.state_table.recovery_period_in_days == 35
+    error_message = "prod: the state table is protected from deletion and keeps 35 days of PITR"
+  }
+
+  assert {
+    condition     = var.functions.reserved_concurrency == 100
+    error_message = "prod: 100 reserved concurrent executions per function"
+  }
+
+  assert {
+    condition     = length(module.network.availability_zones) == 3
+    error_message = "prod: three AZs"
+  }
+}
