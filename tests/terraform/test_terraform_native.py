@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tools import hcl, tfrun
 
@@ -328,3 +329,9 @@ def test_stack_plan_follows_the_environment(stack_plans: StackPlans, environment
         route_settings = stage["default_route_settings"][0]
         assert route_settings["throttling_rate_limit"] == api["rate_limit"]
         assert route_settings["throttling_burst_limit"] == api["burst_limit"]
+
+
+def test_ci_runs_terraform_test_for_every_module_and_the_stack() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    matrix = workflow["jobs"]["terraform-test"]["strategy"]["matrix"]["root"]
+    assert sorted(matrix) == sorted(TEST_ROOTS)
