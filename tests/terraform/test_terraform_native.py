@@ -335,3 +335,11 @@ def test_ci_runs_terraform_test_for_every_module_and_the_stack() -> None:
     workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
     matrix = workflow["jobs"]["terraform-test"]["strategy"]["matrix"]["root"]
     assert sorted(matrix) == sorted(TEST_ROOTS)
+
+
+def test_cache_keeps_no_secret() -> None:
+    """The cache's app user authenticates with IAM tokens (asserted in its terraform test):
+    no password is generated, and none is kept in state or Secrets Manager."""
+    cache = hcl.TerraformDir.load(REPO / "modules" / "cache")
+    types = {type_name for type_name, *_ in [*cache.resources, *cache.data_sources]}
+    assert not {name for name in types if name.startswith(("aws_secretsmanager_", "random_"))}
