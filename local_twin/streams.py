@@ -319,6 +319,9 @@ class _Settings:
     def __init__(self, mapping: Any) -> None:
         self.enabled = bool(mapping.enabled)
         self.function_arn: str = mapping.function_arn
+        # As given (an alias stays an alias, resolved at each invocation as Lambda does; moto
+        # resolves FunctionArn to the alias's version once, when the mapping is created).
+        self.function_name: str = mapping.function_name or mapping.function_arn
         self.batch_size = int(mapping.batch_size or 100)
         self.window = float(mapping.max_batch_window or 0)
         self.max_retries = _limit(mapping.max_retry_attempts)
@@ -475,7 +478,7 @@ class _Consumer(threading.Thread):
         body = json.dumps({"Records": [record.event for record in batch.records]})
         response_headers: dict[str, Any] = {}
         try:
-            function = lambda_backends[self._account][self._region].get_function(settings.function_arn)
+            function = lambda_backends[self._account][self._region].get_function(settings.function_name)
             payload = function.invoke(body, {}, response_headers)
         except Exception as exc:
             LOG.warning(
@@ -670,7 +673,10 @@ def start() -> StreamPoller:
     @functools.wraps(update)
     def update_event_source_mapping(self: Any, mapping_uuid: str, spec: dict[str, Any]) -> Any:
         checked(spec)
-        return update(self, mapping_uuid, spec)
+        mapping = update(self, mapping_uuid, spec)
+        if mapping is not None and spec.get("FunctionName"):
+            mapping.function_name = spec["FunctionName"]  # moto updates only FunctionArn
+        return mapping
 
     LambdaBackend.create_event_source_mapping = create_event_source_mapping
     LambdaBackend.update_event_source_mapping = update_event_source_mapping
