@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
-from shop import http, validation
+from shop import http, invalidation, validation
 from shop.cache import CachedCatalog, CacheSettings, CircuitBreaker
 from shop.cache_connection import CACHE_ERRORS, connect_from_environment
 from shop.errors import NotFound
@@ -30,8 +31,10 @@ class PutProduct(BaseModel):
     version: Annotated[validation.Version, Field(strict=True)]
 
 
-# Module scope: one store, breaker and (lazily) one cache connection per execution environment.
+# Module scope: one store, breaker and (lazily) two cache connections per execution environment:
+# reads' (short timeout, behind the breaker) and invalidation's (longer timeout, no breaker).
 products = ProductStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+settings = CacheSettings.from_environment()
 catalog = CachedCatalog(
     products,
     connect=connect_from_environment,
@@ -39,9 +42,17 @@ catalog = CachedCatalog(
         threshold=int(os.environ.get("CACHE_BREAKER_THRESHOLD", "3")),
         cooldown_seconds=int(os.environ.get("CACHE_BREAKER_COOLDOWN_MS", "5000")) / 1000,
     ),
-    settings=CacheSettings(ttl_seconds=int(os.environ.get("CACHE_TTL_SECONDS", "300"))),
+    settings=settings,
     cache_errors=CACHE_ERRORS,
 )
+invalidator = invalidation.Invalidator(
+    connect=functools.partial(
+        connect_from_environment, timeout_ms=invalidation.timeout_ms_from_environment()
+    ),
+    cache_errors=CACHE_ERRORS,
+    generation_ttl_seconds=settings.generation_ttl_seconds,
+)
+sync_attempts = invalidation.sync_attempts_from_environment()
 
 try:  # present only in Lambda's SnapStart-capable Python runtimes
     from snapshot_restore_py import register_after_restore
@@ -49,6 +60,7 @@ except ImportError:
     register_after_restore = None
 if register_after_restore is not None:
     register_after_restore(catalog.reset_connection)
+    register_after_restore(invalidator.reset_connection)
 
 
 @app.get("/products/<sku>")
@@ -67,8 +79,13 @@ def put_product(sku: str) -> Response:
     request = http.request_body(app, PutProduct)
     version = http.expected_version(app, request.version)
     product = products.put(sku, request.name, request.price_cents, request.stock, version or 0)
-    if not catalog.invalidate(sku):
-        logger.warning("cache invalidation failed; the entry ages out by TTL", extra={"sku": sku})
+    # The fast path: a read that starts after this response sees the write. If the cache cannot
+    # be reached, the PUT still succeeds and the table's stream record invalidates once it can.
+    if not invalidator.after_write(sku, sync_attempts):
+        logger.warning(
+            "cache invalidation failed; the stream invalidator deletes the entry once the cache answers",
+            extra={"sku": sku},
+        )
     return http.versioned_response(201 if product.version == 1 else 200, product.to_json(), product.version)
 
 

@@ -31,7 +31,13 @@ from redis.cluster import RedisCluster
 from redis.credentials import CredentialProvider
 from redis.retry import Retry
 
-CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+# RedisClusterException is not a RedisError: RedisCluster raises it from its constructor when no
+# node answers, which is how a cluster-mode cache that is down first shows itself.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.RedisError,
+    redis.exceptions.RedisClusterException,
+    OSError,
+)
 
 SERVICE_NAME = "elasticache"
 TOKEN_EXPIRES_SECONDS = 900  # ElastiCache IAM tokens are valid for 15 minutes
@@ -131,11 +137,15 @@ def credential_provider_from_environment() -> IAMAuthCredentialProvider | None:
     )
 
 
-def connect_from_environment() -> Any:
+def connect_from_environment(timeout_ms: int | None = None) -> Any:
+    """timeout_ms: connect and socket timeout; default CACHE_TIMEOUT_MS (reads' budget). Cache
+    invalidation passes its own, longer one and gets a client of its own."""
     # Called on first use and again after a SnapStart restore, so a restored environment
     # signs a new token instead of reusing the snapshot's.
     host, _, port = os.environ["CACHE_ENDPOINT"].rpartition(":")
-    timeout = int(os.environ.get("CACHE_TIMEOUT_MS", "50")) / 1000
+    if timeout_ms is None:
+        timeout_ms = int(os.environ.get("CACHE_TIMEOUT_MS", "50"))
+    timeout = timeout_ms / 1000
     options: dict[str, Any] = {
         "host": host,
         "port": int(port),
