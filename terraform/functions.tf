@@ -31,11 +31,13 @@ locals {
   }
 
   # The invalidator retries a cache that is down inside each attempt, for up to its timeout
-  # less a margin. Lambda may drop a record (to the DLQ) only after the cached entry it would
-  # delete has expired anyway: so the attempts must together outlast the cache TTL.
+  # less a 1 s margin. Lambda may drop a record (to the DLQ) only after every cached value it
+  # could delete has expired anyway: a value lives at most TTL x 1.1 (jitter) + 2 s (the
+  # write-back window), so the attempts together, and the record age, must outlast that.
   invalidator_timeout         = 120
-  invalidation_attempt_budget = local.invalidator_timeout - 10
-  invalidation_retries        = ceil(var.cache.ttl_seconds / local.invalidation_attempt_budget)
+  cache_staleness_bound       = ceil(var.cache.ttl_seconds * 1.1) + 2
+  invalidation_retries        = ceil(local.cache_staleness_bound / (local.invalidator_timeout - 1)) - 1
+  invalidation_record_max_age = max(600, local.cache_staleness_bound + 60)
 
   state_table_key = {
     sid       = "StateTableKey"
@@ -60,10 +62,11 @@ locals {
       ]
       stream_sources = {
         state_table_products = {
-          stream_arn             = module.state_table.stream_arn
-          batch_size             = 100
-          maximum_retry_attempts = local.invalidation_retries
-          filter_patterns        = [jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "PRODUCT#" }] } } } })]
+          stream_arn                    = module.state_table.stream_arn
+          batch_size                    = 100
+          maximum_retry_attempts        = local.invalidation_retries
+          maximum_record_age_in_seconds = local.invalidation_record_max_age
+          filter_patterns               = [jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "PRODUCT#" }] } } } })]
         }
       }
     }

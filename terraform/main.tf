@@ -52,8 +52,9 @@ module "state_table" {
   name          = "${local.name}-state"
   keys          = { partition = "pk", sort = "sk" }
   ttl_attribute = "expires_at"
-  # Feeds the cache invalidator: every product change reaches the catalog cache, whoever wrote it.
-  stream                      = { enabled = true, view_type = "NEW_AND_OLD_IMAGES" }
+  # Feeds the cache invalidator, so every product change reaches the catalog cache, whoever wrote
+  # it. Keys are all it needs: it deletes by SKU and never reads the item.
+  stream                      = { enabled = true, view_type = "KEYS_ONLY" }
   deletion_protection         = var.state_table.deletion_protection
   point_in_time_recovery_days = var.state_table.recovery_period_in_days
   tags                        = local.tags

@@ -209,7 +209,7 @@ variable "stream_sources" {
 
   validation {
     condition     = var.dead_letter_queue.enabled || alltrue([for source in values(var.stream_sources) : source.on_failure_destination_arn != null])
-    error_message = "stream_sources needs an on-failure destination: enable dead_letter_queue (the default) or set on_failure_destination_arn on every source."
+    error_message = "stream_sources must have an on-failure destination: enable dead_letter_queue (the default) or set on_failure_destination_arn on every source."
   }
 }
 
