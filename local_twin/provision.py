@@ -115,3 +115,34 @@ def apply_stack(build_dir: Path, endpoint_url: str) -> tuple[StackOutputs, Timin
 def plan_root(build_dir: Path) -> Path:
     """The twin's root inside its copy, for `make plan ENV=twin` against a running twin."""
     return build_dir / "terraform" / "tree" / TWIN_ROOT
+
+
+def replan(build_dir: Path) -> list[dict[str, Any]]:
+    """A second plan of the applied twin: every resource change it proposes, as
+    {"address", "actions", "attributes"} (the attributes whose planned value differs)."""
+    work = build_dir / "terraform"
+    root = work / "tree" / TWIN_ROOT
+    plan_file = work / "replan.tfplan"
+    planned = tfrun.terraform(
+        [
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-refresh=true",
+            f"-out={plan_file}",
+            f"-var=function_package_zip={work / 'functions.zip'}",
+        ],
+        root,
+    )
+    _checked(planned, "plan", work / "replan.log")
+    shown = tfrun.terraform(["show", "-json", str(plan_file)], root)
+    _checked(shown, "show", work / "replan-show.log")
+    changes = []
+    for change in json.loads(shown.stdout).get("resource_changes", []):
+        actions = change["change"]["actions"]
+        if actions in (["no-op"], ["read"]):
+            continue
+        before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
+        differing = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+        changes.append({"address": change["address"], "actions": actions, "attributes": differing})
+    return changes
