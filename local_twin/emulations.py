@@ -235,6 +235,37 @@ def ec2_rule_descriptions() -> None:
     SecurityGroupRule.description = property(description)
 
 
+def ec2_unknown_rule_id_error() -> None:
+    """RevokeSecurityGroupIngress/Egress with a SecurityGroupRuleIds entry the group no longer
+    has. EC2 answers InvalidSecurityGroupRuleId.NotFound, which the aws provider takes as
+    "already revoked" when it clears a default security group; moto answered
+    InvalidPermission.NotFound, which failed the apply whenever another request had revoked
+    the rule first."""
+    from moto.ec2.exceptions import InvalidSecurityGroupRuleIdNotFoundError
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    def checked(method: Any, direction: str) -> Any:
+        @functools.wraps(method)
+        def revoke(self: Any, group_name_or_id: str, *args: Any, **kwargs: Any) -> Any:
+            rule_ids = kwargs.get("security_rule_ids") or []
+            group = self.get_security_group_by_name_or_id(group_name_or_id, kwargs.get("vpc_id"))
+            if group is not None:
+                known = {rule.id for rule in getattr(group, direction)}
+                for rule_id in rule_ids:
+                    if rule_id not in known:
+                        raise InvalidSecurityGroupRuleIdNotFoundError(rule_id)
+            return method(self, group_name_or_id, *args, **kwargs)
+
+        return revoke
+
+    SecurityGroupBackend.revoke_security_group_ingress = checked(
+        SecurityGroupBackend.revoke_security_group_ingress, "ingress_rules"
+    )
+    SecurityGroupBackend.revoke_security_group_egress = checked(
+        SecurityGroupBackend.revoke_security_group_egress, "egress_rules"
+    )
+
+
 # ---- ElastiCache -------------------------------------------------------------------------
 
 
@@ -655,6 +686,7 @@ EMULATIONS: tuple[Callable[[], None], ...] = (
     lambda_public_layers,
     iam_aws_managed_policies,
     ec2_rule_descriptions,
+    ec2_unknown_rule_id_error,
     elasticache_user_groups,
     elasticache_cache_parameter_groups,
     elasticache_serverless_caches,

@@ -300,6 +300,23 @@ def test_rule_descriptions_for_groups_and_prefix_lists(aws: Any, subnet: dict[st
     assert described == {443: "to the prefix list", 6379: "to the peer group", 80: "to the cidr"}
 
 
+def test_revoking_an_unknown_rule_id_says_so(aws: Any, subnet: dict[str, str]) -> None:
+    ec2 = aws("ec2")
+    group = ec2.create_security_group(GroupName="revoked", Description="rules", VpcId=subnet["vpc"])[
+        "GroupId"
+    ]
+    (rule,) = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])[
+        "SecurityGroupRules"
+    ]
+    ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
+    with pytest.raises(ClientError) as raised:  # already revoked
+        ec2.revoke_security_group_egress(GroupId=group, SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
+    assert error_code(raised) == "InvalidSecurityGroupRuleId.NotFound"
+    with pytest.raises(ClientError) as raised:
+        ec2.revoke_security_group_ingress(GroupId=group, SecurityGroupRuleIds=["sgr-0123456789abcdef0"])
+    assert error_code(raised) == "InvalidSecurityGroupRuleId.NotFound"
+
+
 # ---- ElastiCache ---------------------------------------------------------------------------
 
 
