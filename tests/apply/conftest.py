@@ -29,11 +29,8 @@ def target() -> Iterator[support.Target]:
         pytest.skip(f"{support.TARGET_VARIABLE}=aws needs AWS credentials for a sandbox account")
     tree = support.prepare_tree()
     roots = [*(tree / "modules").glob("*/examples/*"), tree / "environments" / "bootstrap"]
-    patch = pytest.MonkeyPatch()
     server = None
     try:
-        for key, value in support.terraform_environment().items():
-            patch.setenv(key, value)
         if name == support.TWIN:
             server, endpoint = support.start_twin_server(support.SESSION_DIR)
             for root in roots:
@@ -44,7 +41,6 @@ def target() -> Iterator[support.Target]:
                 (root / tfrun.TWIN_OVERRIDE).unlink(missing_ok=True)
             yield support.Target(support.AWS, EXAMPLES_REGION)
     finally:
-        patch.undo()
         if server is not None:
             server.stop()
         support.keep_logs()

@@ -1,8 +1,10 @@
-"""What the apply tests share: where they apply, the re-plan check and the leftover inventory.
+"""What the apply tests share: where they apply, the pipeline that applies, plans and
+destroys the examples, and the inventory that tells what a destroy left behind.
 
 The tests apply a copy of the Terraform tree (tools.tfrun's, with its 6.x -> 5.100 rewrites
 where only aws 5.100 is installable) made for this pytest process under build/apply/, so
-the repository is never written into and two sessions never share override files.
+the repository is never written into and two sessions never share override files. Every
+terraform command goes through tools.tfrun, with the project's CLI config.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,12 +54,19 @@ class Target:
     region: str
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    # boto3 clients are thread-safe once made; making them is not (the pipeline's threads).
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _session: boto3.session.Session = field(default_factory=boto3.session.Session)
 
     @property
     def is_twin(self) -> bool:
         return self.name == TWIN
 
     def client(self, service: str) -> Any:
+        with self._lock:
+            return self._client(service)
+
+    def _client(self, service: str) -> Any:
         if service not in self._clients:
             options: dict[str, Any] = {
                 "region_name": self.region,
@@ -68,7 +78,7 @@ class Target:
                     aws_access_key_id="testing",
                     aws_secret_access_key="testing",
                 )
-            self._clients[service] = boto3.client(service, **options)
+            self._clients[service] = self._session.client(service, **options)
         return self._clients[service]
 
 
@@ -118,13 +128,6 @@ def keep_logs() -> Path:
     for log in [*SESSION_DIR.glob("*.log"), *SESSION_DIR.glob("logs/*.log")]:
         shutil.copy2(log, kept / log.name)
     return kept
-
-
-def terraform_environment() -> dict[str, str]:
-    """The variables pytest-terraform's commands need besides its own (TF_DATA_DIR,
-    TF_IN_AUTOMATION): the project's CLI config (provider mirror) and no prompts."""
-    env = tfrun.terraform_env()
-    return {key: env[key] for key in ("TF_CLI_CONFIG_FILE", "TF_INPUT", "CHECKPOINT_DISABLE")}
 
 
 # ---- what is left behind -------------------------------------------------------------------
