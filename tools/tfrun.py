@@ -37,7 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build" / "terraform"
 TREE = BUILD_DIR / "tree"
 # What the copy holds: everything terraform reads from these folders, relative to the repo.
-TERRAFORM_FOLDERS = ("modules", "terraform", "environments", "tests/apply/terraform")
+TERRAFORM_FOLDERS = ("modules", "terraform", "environments")
 COPIED_SUFFIXES = (".tf", ".tfvars", ".hcl", ".json", ".py", ".zip", ".tftpl")
 SKIPPED_NAMES = {".terraform", "backend.hcl", "__pycache__"}
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"

@@ -66,8 +66,13 @@ resource "aws_lambda_function" "this" {
   replace_security_groups_on_destroy = var.vpc != null
   tags                               = var.tags
 
-  environment {
-    variables = var.environment_variables
+  # Only when there are variables: an empty environment block reads back as a change, and
+  # with publish on, every apply would then publish a new version (provider issue #43763).
+  dynamic "environment" {
+    for_each = length(var.environment_variables) > 0 ? [var.environment_variables] : []
+    content {
+      variables = environment.value
+    }
   }
 
   logging_config {

@@ -158,22 +158,9 @@ except ValueError as unresolved:  # pytest-terraform's plugin is off (-p no:terr
     pytest.skip(f"the apply tests need the pytest-terraform plugin: {unresolved}", allow_module_level=True)
 
 # What a second plan may still change, by example and resource address: the attributes and
-# why. Everything else must plan no change.
-PUBLISH_WITH_EMPTY_ENVIRONMENT = (
-    "aws provider 5.100 (hashicorp/terraform-provider-aws#43763): with publish = true, an "
-    "`environment { variables = {} }` block counts as a change, so every plan publishes a new "
-    "version; the lambda-function module writes the block even when environment_variables is "
-    "empty. Not a moto gap: it happens on AWS too."
-)
-REPLAN_EXCEPTIONS: dict[str, dict[str, tuple[set[str], str]]] = {
-    "http_api_complete": {
-        "module.function.aws_lambda_function.this": (
-            {"version", "qualified_arn", "qualified_invoke_arn"},
-            PUBLISH_WITH_EMPTY_ENVIRONMENT,
-        ),
-        "module.function.aws_lambda_alias.this[0]": ({"function_version"}, PUBLISH_WITH_EMPTY_ENVIRONMENT),
-    },
-}
+# why. Everything else must plan no change. (None today: the lambda-function module once wrote
+# an empty environment block, which made every plan publish a new version; it no longer does.)
+REPLAN_EXCEPTIONS: dict[str, dict[str, tuple[set[str], str]]] = {}
 
 
 def assert_replans_clean(pipeline: support.Pipeline, name: str) -> None:
