@@ -44,6 +44,11 @@ class PayloadTooLarge(ShopError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(ShopError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class BusinessRuleViolation(ShopError):
     status = 422
     code = "business_rule"

@@ -1,5 +1,6 @@
 """What every HTTP handler of the shop shares: envelope checks, body parsing and the
-`{"error", "message"}` error shape (DESIGN.md), on Powertools' APIGatewayHttpResolver."""
+`{"error", "message"}` error shape (the codes are the classes in shop/errors.py), on
+Powertools' APIGatewayHttpResolver."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from pydantic import BaseModel, ValidationError
 
-from shop.errors import InvalidInput, NotFound, PayloadTooLarge, ShopError
+from shop.errors import InvalidInput, NotFound, PayloadTooLarge, ShopError, UnsupportedMediaType
 
 MAX_BODY_BYTES = 16 * 1024
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+# Every number a body may hold is below 10**12; a longer integer is refused while parsing,
+# before int() is asked to convert thousands of digits (it raises past 4,300).
+MAX_INTEGER_DIGITS = 64
+# Matched whole (re.fullmatch) with ASCII classes: `\d` would read "٣" as 3. Only HTTP's own
+# whitespace (space, tab) may surround the value.
+_IF_MATCH = re.compile(r'[ \t]*(?:W/)?(?:"([0-9]{1,12})"|([0-9]{1,12}))[ \t]*')
+_JSON_MEDIA_TYPE = "application/json"
+_JSON_CHARSETS = {"utf-8", "utf8"}
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -78,7 +86,33 @@ def resolve(app: APIGatewayHttpResolver, event: Any, context: Any) -> dict[str, 
     return app.resolve(event, context)
 
 
+def _bounded_int(digits: str) -> int:
+    """json's parse_int: the integer, unless it has more digits than any field allows."""
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise InvalidInput(
+            f"the body holds an integer of {len(digits.lstrip('-'))} digits; "
+            f"at most {MAX_INTEGER_DIGITS} digits are accepted"
+        )
+    return int(digits)
+
+
+def require_json_content_type(app: APIGatewayHttpResolver) -> None:
+    """A body is read only when it is declared JSON: `application/json`, optionally `charset=utf-8`."""
+    declared = app.current_event.headers.get("content-type")
+    media_type, *parameters = (declared or "").split(";")
+    if media_type.strip().lower() != _JSON_MEDIA_TYPE:
+        shown = f"{declared[:80]!r}" if declared else "no Content-Type"
+        raise UnsupportedMediaType(f"the body must be sent as {_JSON_MEDIA_TYPE}, not {shown}")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _JSON_CHARSETS:
+            raise UnsupportedMediaType(
+                f"the body must be sent as {_JSON_MEDIA_TYPE} in UTF-8, not charset {value.strip()[:40]!r}"
+            )
+
+
 def request_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
+    require_json_content_type(app)
     event = app.current_event
     raw = event.body or ""
     if event.is_base64_encoded:
@@ -91,7 +125,7 @@ def request_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
     if not raw.strip():
         raise InvalidInput("a JSON body is required")
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, parse_int=_bounded_int)
     except (json.JSONDecodeError, RecursionError) as error:
         raise InvalidInput(f"the body is not valid JSON: {error}") from None
     if not isinstance(document, dict):
@@ -107,10 +141,10 @@ def expected_version(app: APIGatewayHttpResolver, body_version: int | None) -> i
     header = app.current_event.headers.get("if-match")
     header_version = None
     if header is not None:
-        matched = _IF_MATCH.match(header)
+        matched = _IF_MATCH.fullmatch(header)
         if not matched:
             raise InvalidInput('If-Match must be a version number, for example "3"')
-        header_version = int(matched.group(1))
+        header_version = int(matched.group(1) or matched.group(2))
     if header_version is not None and body_version is not None and header_version != body_version:
         raise InvalidInput("If-Match and the body's version disagree")
     return header_version if header_version is not None else body_version
