@@ -37,7 +37,7 @@ def charge(payment_token: str, order_id: str, amount_cents: int, attempt: int) -
     """Decides the outcome of attempt number `attempt` (1-based) for this order."""
     if payment_token == "tok_decline":
         raise PaymentDeclined(f"card declined for order {order_id}")
-    transient = _TRANSIENT.match(payment_token)
+    transient = _TRANSIENT.fullmatch(payment_token)
     if transient and attempt <= int(transient.group(1)):
         raise TransientError(f"payment gateway unavailable (attempt {attempt} for order {order_id})")
     if payment_token != "tok_ok" and not transient:
