@@ -25,8 +25,9 @@ app = http.new_resolver()
 
 class PutProduct(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    price_cents: Annotated[int, Field(ge=0, le=10**9, strict=True)]
+    name: Annotated[validation.DisplayText, Field(min_length=1, max_length=200)]
+    # A product at 0 could never be sold: checkout refuses orders with nothing to pay.
+    price_cents: Annotated[int, Field(ge=1, le=10**9, strict=True)]
     stock: Annotated[int, Field(ge=0, le=10**9, strict=True)]
     version: Annotated[validation.Version, Field(strict=True)]
 
