@@ -1,6 +1,6 @@
 """Cart state in DynamoDB: optimistic locking on `version`, expiry on `expires_at`.
 
-The rules (DESIGN.md):
+The rules (README, "serverless-state": the External database row of the strategy table):
 - every write is conditional on the version the caller read, so concurrent writers
   never lose an update: the loser gets VersionConflict with the current version;
 - `expires_at` is refreshed on every write, and a cart whose `expires_at` has passed

@@ -1,4 +1,4 @@
-"""State-access latency as EMF metrics, named as in DESIGN.md.
+"""State-access latency as EMF metrics, named as the demo summary reads them (README, "Quick start").
 
 Each measurement is its own EMF record (Powertools `single_metric`) because the
 `Operation` dimension differs per call, and one record carries one dimension set.
