@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,16 +36,29 @@ def _not_a_json_object(text: str) -> bool:
         return True
 
 
+# Integers longer than int() converts (4,300 digits) once crashed the parser with a 500. They
+# cannot be made as ints either, so a placeholder stands in until `dumps` writes the digits.
+huge_integer = st.integers(min_value=4301, max_value=6000).map(lambda digits: f"HUGE-{digits}")
+
+
+def dumps(document: Any) -> str:
+    return re.sub(r'"HUGE-([0-9]+)"', lambda m: "9" * int(m.group(1)), json.dumps(document))
+
+
 bad_quantity = st.one_of(
     st.integers(max_value=0),
     st.integers(min_value=1000),
+    huge_integer,
     st.floats(allow_nan=False),
     st.text(max_size=5),
     st.booleans(),
     st.none(),
     st.lists(st.integers(), max_size=2),
 )
-bad_sku = st.text(max_size=40).filter(lambda s: not __import__("shop.validation").validation.SKU.match(s))
+bad_sku = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{2,10}\Z").map(lambda s: s + "\n"),  # once passed `re.match`
+).filter(lambda s: not __import__("shop.validation").validation.SKU.fullmatch(s))
 good_sku = st.from_regex(r"\A[A-Z0-9][A-Z0-9-]{2,10}\Z")
 good_quantity = st.integers(min_value=1, max_value=999)
 
@@ -55,17 +70,17 @@ bad_items = st.one_of(
 )
 bad_put_body = st.one_of(
     st.text(max_size=200).filter(_not_a_json_object),
-    bad_items.map(lambda items: json.dumps({"items": items})),
+    bad_items.map(lambda items: dumps({"items": items})),
     st.dictionaries(st.sampled_from(["item", "version", "extra"]), st.integers(), min_size=1).map(json.dumps),
     st.builds(
-        lambda v: json.dumps({"items": {"SKU-1": 1}, "version": v}),
-        st.one_of(st.integers(max_value=-1), st.text(max_size=4), st.floats(allow_nan=False)),
+        lambda v: dumps({"items": {"SKU-1": 1}, "version": v}),
+        st.one_of(st.integers(max_value=-1), st.text(max_size=4), st.floats(allow_nan=False), huge_integer),
     ),
 )
 bad_add_body = st.one_of(
     st.text(max_size=200).filter(_not_a_json_object),
     st.builds(lambda s, q: json.dumps({"sku": s, "quantity": q}), bad_sku, good_quantity),
-    st.builds(lambda s, q: json.dumps({"sku": s, "quantity": q}), good_sku, bad_quantity),
+    st.builds(lambda s, q: dumps({"sku": s, "quantity": q}), good_sku, bad_quantity),
     st.just(json.dumps({"sku": "SKU-1"})),
 )
 bad_cart_id = st.text(alphabet=string.printable.replace("/", ""), min_size=65, max_size=80) | st.text(
@@ -79,13 +94,38 @@ def request_event(method: str, cart_id: str, suffix: str, body: str | None, head
     return http_api_event(method, path, route, {"cart_id": cart_id}, body, headers)
 
 
+not_json_media_type = st.one_of(
+    st.sampled_from(
+        ["text/plain", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", ""]
+    ),
+    st.text(max_size=30).filter(lambda t: t.split(";")[0].strip().lower() != "application/json"),
+)
+
+
+def without_content_type(event: dict) -> dict:
+    event["headers"].pop("content-type", None)
+    return event
+
+
 malformed_events = st.one_of(
     st.builds(lambda b: request_event("PUT", "c1", "", b, {}), bad_put_body),
+    # A well-formed body not declared as JSON: 415, and nothing written.
+    st.builds(
+        lambda t: request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {"Content-Type": t}),
+        not_json_media_type,
+    ),
+    st.builds(
+        lambda t: request_event(
+            "POST", "c1", "/items", '{"sku": "SKU-1", "quantity": 1}', {"Content-Type": t}
+        ),
+        not_json_media_type,
+    ),
+    st.just(without_content_type(request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {}))),
     st.builds(lambda b: request_event("POST", "c1", "/items", b, {}), bad_add_body),
     st.builds(lambda c: request_event("PUT", c, "", '{"items": {"SKU-1": 1}}', {}), bad_cart_id),
     st.builds(
         lambda h: request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {"If-Match": h}),
-        st.text(max_size=10).filter(lambda h: not h.strip().strip('"').isdigit()),
+        st.text(max_size=10).filter(lambda h: not re.fullmatch(r'[ \t]*(?:W/)?"?[0-9]{1,12}"?[ \t]*', h)),
     ),
     st.builds(lambda m: request_event(m, "c1", "", None, {}), st.sampled_from(["PATCH", "HEAD", "OPTIONS"])),
     st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4),
@@ -119,7 +159,8 @@ def catalog_handler() -> Iterator[tuple[Any, Any]]:
 
 good_product = {"name": "Mug", "price_cents": 100, "stock": 1, "version": 0}
 bad_price = st.one_of(
-    st.integers(max_value=-1),
+    st.integers(max_value=0),  # a product at 0 could never be sold
+    huge_integer,
     st.integers(min_value=10**9 + 1),
     st.floats(allow_nan=False),
     st.text(max_size=5),
@@ -131,10 +172,16 @@ bad_product_body = st.one_of(
     st.sampled_from(sorted(good_product)).map(
         lambda k: json.dumps({n: v for n, v in good_product.items() if n != k})
     ),
-    st.builds(lambda v: json.dumps({**good_product, "price_cents": v}), bad_price),
+    st.builds(lambda v: dumps({**good_product, "price_cents": v}), bad_price),
     st.builds(
-        lambda v: json.dumps({**good_product, "version": v}),
-        st.one_of(st.integers(max_value=-1), st.text(max_size=3), st.floats(allow_nan=False)),
+        lambda v: dumps({**good_product, "version": v}),
+        st.one_of(st.integers(max_value=-1), st.text(max_size=3), st.floats(allow_nan=False), huge_integer),
+    ),
+    st.builds(
+        lambda n: json.dumps({**good_product, "name": n}),
+        st.text(max_size=20).map(lambda n: n + "\x1b[31m")
+        | st.text(max_size=20).map(lambda n: "\u202e" + n)
+        | st.text(alphabet=st.characters(categories=["Cc"]), min_size=1, max_size=5),
     ),
     st.builds(
         lambda k: json.dumps({**good_product, k: 1}),
@@ -148,12 +195,12 @@ malformed_catalog_events = st.one_of(
     ),
     st.builds(
         lambda s: http_api_event(
-            "PUT", f"/products/{s}", "PUT /products/{sku}", {"sku": s}, json.dumps(good_product), {}
+            "PUT", f"/products/{quote(s)}", "PUT /products/{sku}", {"sku": s}, json.dumps(good_product), {}
         ),
         bad_sku.filter(lambda s: "/" not in s and s),
     ),
     st.builds(
-        lambda s: http_api_event("GET", f"/products/{s}", "GET /products/{sku}", {"sku": s}, None, {}),
+        lambda s: http_api_event("GET", f"/products/{quote(s)}", "GET /products/{sku}", {"sku": s}, None, {}),
         bad_sku.filter(lambda s: "/" not in s and s),
     ),
 )
