@@ -63,7 +63,7 @@ from shop.validation import SKU
 SYNC = "sync"
 STREAM = "stream"
 
-PRODUCT_PK = re.compile(r"^PRODUCT#(?P<sku>.+)$")
+PRODUCT_PK = re.compile(r"PRODUCT#(?P<sku>.+)")
 
 # Defaults of the environment variables below.
 DEFAULT_TIMEOUT_MS = 250  # CACHE_INVALIDATION_TIMEOUT_MS: connect and socket timeout, both paths
@@ -203,8 +203,8 @@ def sku_from_stream_record(record: dict[str, Any]) -> str:
         pk = record["dynamodb"]["Keys"]["pk"]["S"]
     except (KeyError, TypeError) as error:
         raise PoisonRecord(f"stream record has no string key pk: {_describe(record)}") from error
-    match = PRODUCT_PK.match(pk) if isinstance(pk, str) else None
-    if match is None or not SKU.match(match["sku"]):
+    match = PRODUCT_PK.fullmatch(pk) if isinstance(pk, str) else None
+    if match is None or not SKU.fullmatch(match["sku"]):
         raise PoisonRecord(f"stream record is not a product item (pk {str(pk)[:80]!r}): {_describe(record)}")
     return match["sku"]
 

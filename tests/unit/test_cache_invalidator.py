@@ -260,9 +260,18 @@ def test_sku_comes_from_the_product_key() -> None:
         stream_record("CART#c1", "1"),
         stream_record("PRODUCT#", "1"),
         stream_record("PRODUCT#not a sku", "1"),
+        stream_record("PRODUCT#SKU-1\n", "1"),
         {**stream_record("PRODUCT#SKU-1", "1"), "dynamodb": None},
     ],
-    ids=["no-keys", "numeric-pk", "not-a-product", "empty-sku", "invalid-sku", "null-dynamodb"],
+    ids=[
+        "no-keys",
+        "numeric-pk",
+        "not-a-product",
+        "empty-sku",
+        "invalid-sku",
+        "trailing-newline",
+        "null-dynamodb",
+    ],
 )
 def test_a_record_naming_no_product_is_poison(record) -> None:
     with pytest.raises(PoisonRecord, match="stream record"):
