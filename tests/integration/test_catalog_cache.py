@@ -70,7 +70,7 @@ def test_ttl_expiry(twin) -> None:
 
 def test_put_invalidates_and_no_reader_sees_stale_data(twin) -> None:
     sku = new_sku()
-    create(twin, sku, price=0)
+    create(twin, sku, price=1)  # a product must cost something; each write below raises the price
     stale_reads = []
     since = now_ms()
 
@@ -79,13 +79,13 @@ def test_put_invalidates_and_no_reader_sees_stale_data(twin) -> None:
             response = twin.request(
                 "PUT",
                 f"/products/{sku}",
-                json_body={"name": "Thing", "price_cents": version, "stock": 5, "version": version},
+                json_body={"name": "Thing", "price_cents": version + 1, "stock": 5, "version": version},
             )
             assert response.status == 200, response.body
             # Anything read after the write returned must be at least this new.
             for _ in range(2):
                 seen = twin.request("GET", f"/products/{sku}").json["price_cents"]
-                if seen < version:
+                if seen < version + 1:
                     stale_reads.append((version, seen))
 
     def reader() -> None:
