@@ -109,7 +109,9 @@ class CacheSettings:
     ttl_jitter: float = 0.1
     negative_ttl_seconds: int = 30
     lock_ms: int = 2000  # also the longest a loader may take from its look to its write-back
-    wait_for_loader_ms: int = 1000
+    # Waiters wait as long as the loader may hold its lock, so a loader slowed by a busy table
+    # still answers them all (one table read per stampede) instead of each reading it again.
+    wait_for_loader_ms: int = 2000
     poll_ms: int = 10
 
     @classmethod
