@@ -112,11 +112,6 @@ def apply_stack(build_dir: Path, endpoint_url: str) -> tuple[StackOutputs, Timin
     return StackOutputs(values), Timings(initialised - started, applied - initialised, resources)
 
 
-def plan_root(build_dir: Path) -> Path:
-    """The twin's root inside its copy, for `make plan ENV=twin` against a running twin."""
-    return build_dir / "terraform" / "tree" / TWIN_ROOT
-
-
 def replan(build_dir: Path) -> list[dict[str, Any]]:
     """A second plan of the applied twin: every resource change it proposes, as
     {"address", "actions", "attributes"} (the attributes whose planned value differs)."""
