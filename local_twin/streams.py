@@ -634,6 +634,10 @@ def _append_only(self: Any, old: Any, new: Any) -> None:
     self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence_number))
 
 
+def _streamed(backend: Any) -> list[Any]:
+    return [table for table in backend.tables.values() if table.stream_shard is not None]
+
+
 def start() -> StreamPoller:
     """Installs the poller in moto (call once, before the server takes requests)."""
     from moto.awslambda.exceptions import InvalidParameterValueException
@@ -644,12 +648,25 @@ def start() -> StreamPoller:
     poller = StreamPoller()
     StreamShard.add = _append_only
 
+    # moto backs a transaction up by deep-copying every table it touches, stream shard
+    # included, and the shard only grows: a long run made each checkout transaction cost
+    # hundreds of milliseconds. Tables share their shard instead; a failed transaction's own
+    # records are cut off it, as moto's restored copy would have done.
+    StreamShard.__deepcopy__ = lambda shard, memo: shard
     transact = DynamoDBBackend.transact_write_items
 
     @functools.wraps(transact)
-    def transact_write_items(*args: Any, **kwargs: Any) -> Any:
+    def transact_write_items(backend: Any, *args: Any, **kwargs: Any) -> Any:
         with _source_lock:
-            return transact(*args, **kwargs)
+            lengths = [(table.stream_shard, len(table.stream_shard.items)) for table in _streamed(backend)]
+            try:
+                return transact(backend, *args, **kwargs)
+            except BaseException:
+                for shard, length in lengths:
+                    del shard.items[length:]
+                for table in _streamed(backend):  # the restored copies own the shared shards
+                    table.stream_shard.table = table
+                raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
 
