@@ -255,6 +255,32 @@ class LocalTwin:
             kwargs["nextToken"] = page["nextToken"]
 
 
+    def stream_invalidated_skus(self, since_ms: int) -> set[str]:
+        """The products whose cache entries the cache-invalidator cleared from the table's
+        stream since a time, from its "stream batch done" log lines."""
+        skus: set[str] = set()
+        for line in self.function_log("cache_invalidator", since_ms=since_ms):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(entry, dict) and entry.get("message") == "stream batch done":
+                skus.update(entry.get("invalidated_skus") or [])
+        return skus
+
+    def wait_for_stream_invalidation(self, skus: set[str], since_ms: int, timeout: float = 30.0) -> None:
+        """Until the stream invalidator has cleared every one of these products (after a write
+        made at or after since_ms). Its invalidation deletes the cached value, so a
+        measurement of cache reads that starts earlier can see an extra miss that is not its own."""
+        deadline = time.monotonic() + timeout
+        while missing := skus - self.stream_invalidated_skus(since_ms):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the cache-invalidator did not clear {sorted(missing)[:5]} within {timeout} s"
+                )
+            time.sleep(0.1)
+
+
 def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
     method, template = route_key.split(" ", 1)
     regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))

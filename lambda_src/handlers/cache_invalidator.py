@@ -52,9 +52,11 @@ if register_after_restore is not None:
     register_after_restore(invalidator.reset_connection)
 
 
-def invalidate(record: DynamoDBRecord, deadline: float) -> str:
+def invalidate(record: DynamoDBRecord, deadline: float, invalidated: list[str]) -> str:
     try:
-        return stream.invalidate_record(record.raw_event, deadline)
+        sku = stream.invalidate_record(record.raw_event, deadline)
+        invalidated.append(sku)
+        return sku
     except invalidation.PoisonRecord as error:
         logger.error("poison stream record: reported as failed", extra={"reason": str(error)})
         raise
@@ -73,9 +75,15 @@ def handler(event: Any, context: Any) -> PartialItemFailureResponse:
     # One deadline for the whole batch: once it has passed, the remaining records fail at once
     # (Lambda redelivers from the first failed one) instead of each waiting out a timeout.
     deadline = invalidation.deadline_from(context.get_remaining_time_in_millis(), margin_ms)
+    invalidated: list[str] = []
     response = process_partial_response(
-        event, functools.partial(invalidate, deadline=deadline), processor, context
+        event, functools.partial(invalidate, deadline=deadline, invalidated=invalidated), processor, context
     )
     failed = len(response.get("batchItemFailures", []))
-    logger.info("stream batch done", extra={"records": len(records), "failed": failed})
+    # The SKUs say which products' stale values this batch removed: what an operator asks
+    # first when a price looked old.
+    logger.info(
+        "stream batch done",
+        extra={"records": len(records), "failed": failed, "invalidated_skus": sorted(set(invalidated))},
+    )
     return response

@@ -136,9 +136,12 @@ def stampede_db_reads(twin: LocalTwin) -> int:
     with ThreadPoolExecutor(STAMPEDE_CLIENTS) as pool:  # every client on a warm environment
         list(pool.map(lambda _: twin.request("GET", f"/products/{sku_name(0)}"), range(STAMPEDE_CLIENTS * 2)))
     sku = f"HOT-{uuid.uuid4().hex[:8].upper()}"
+    created = int(time.time() * 1000)
     twin.request(
         "PUT", f"/products/{sku}", json_body={"name": "Launch", "price_cents": 1, "stock": 1, "version": 0}
     )
+    # Its own stream record's invalidation would delete the value the stampede loads, once.
+    twin.wait_for_stream_invalidation({sku}, created)
     since = int(time.time() * 1000)
     with ThreadPoolExecutor(STAMPEDE_CLIENTS) as pool:
         list(pool.map(lambda _: twin.request("GET", f"/products/{sku}"), range(STAMPEDE_CLIENTS)))

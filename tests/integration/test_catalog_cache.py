@@ -21,10 +21,14 @@ def new_sku() -> str:
 
 
 def create(twin, sku: str, price: int = 1000) -> dict:
+    """Create a product and wait for its stream record's invalidation, which would otherwise
+    delete what the test caches next at a moment of its own."""
+    since = now_ms()
     response = twin.request(
         "PUT", f"/products/{sku}", json_body={"name": "Thing", "price_cents": price, "stock": 5, "version": 0}
     )
     assert response.status == 201, response.body
+    twin.wait_for_stream_invalidation({sku}, since)
     return response.json
 
 
