@@ -254,7 +254,6 @@ class LocalTwin:
                 return lines
             kwargs["nextToken"] = page["nextToken"]
 
-
     def stream_invalidated_skus(self, since_ms: int) -> set[str]:
         """The products whose cache entries the cache-invalidator cleared from the table's
         stream since a time, from its "stream batch done" log lines."""

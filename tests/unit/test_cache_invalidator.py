@@ -343,9 +343,9 @@ def test_a_poison_record_is_reported_and_the_records_after_it_are_invalidated(
     seen = points(capsys)
     assert select(seen, "CacheInvalidation", Path="stream") == [1.0, 1.0]
     summary = [r for r in caplog.records if r.getMessage() == "stream batch done"]
-    assert [(r.records, r.failed, r.invalidated_skus) for r in summary] == [
-        (3, 1, ["SKU-A", "SKU-B"])
-    ], "the batch's log line names the products it invalidated, not the poison record"
+    assert [(r.records, r.failed, r.invalidated_skus) for r in summary] == [(3, 1, ["SKU-A", "SKU-B"])], (
+        "the batch's log line names the products it invalidated, not the poison record"
+    )
     lags = select(seen, "InvalidationLag", Path="stream")
     assert len(lags) == 2 and all(0 <= lag < 5000 for lag in lags)
 
