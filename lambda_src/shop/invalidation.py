@@ -210,7 +210,7 @@ def sku_from_stream_record(record: dict[str, Any]) -> str:
 
 
 def record_created_at(record: dict[str, Any]) -> float | None:
-    """ApproximateCreationDateTime in epoch seconds (whole seconds in AWS, finer on moto)."""
+    """ApproximateCreationDateTime in epoch seconds (whole seconds, rounded down, in AWS and on the twin)."""
     value = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None

@@ -23,6 +23,18 @@ INVARIANTS: dict[str, Invariant] = {
         lambda r: r["catalog.hit_ratio"] is not None and r["catalog.hit_ratio"] >= 0.9,
     ),
     "catalog.stale_reads_after_write": ("== 0", lambda r: r["catalog.stale_reads_after_write"] == 0),
+    # After Redis resumes from a pause that hid a write, the old price may be served only until
+    # the stream invalidator runs, and never once it has (issue 9).
+    "catalog.recovery.max_stale_ms": (
+        "<= 2000",
+        lambda r: (
+            r["catalog.recovery.max_stale_ms"] is not None and r["catalog.recovery.max_stale_ms"] <= 2000
+        ),
+    ),
+    "catalog.recovery.stale_reads_after_invalidation": (
+        "== 0",
+        lambda r: r["catalog.recovery.stale_reads_after_invalidation"] == 0,
+    ),
     "catalog.db_reads_per_stampede": ("== 1", lambda r: r["catalog.db_reads_per_stampede"] == 1),
     "catalog.outage.errors": ("== 0", lambda r: r["catalog.outage.errors"] == 0),
     "checkout.inventory_drift": ("== 0", lambda r: r["checkout.inventory_drift"] == 0),

@@ -41,6 +41,15 @@ CATALOG_KEYS = {
     "catalog.outage.recovered_hit_ratio",
     "catalog.read_latency_ms.hit.p50",
     "catalog.read_latency_ms.miss.p50",
+    "catalog.recovery.stale_reads",
+    "catalog.recovery.max_stale_ms",
+    "catalog.recovery.stale_reads_after_invalidation",
+    "catalog.invalidations.stream",
+    "catalog.invalidations.sync",
+    "catalog.invalidation.lag_ms.p50",
+    "catalog.invalidation.lag_ms.p99",
+    "catalog.invalidation.data_load.lag_ms.max",
+    "catalog.stock_visible_after_reservation_ms.p99",
 }
 
 
@@ -64,6 +73,17 @@ def test_catalog_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPat
     assert results["catalog.outage.errors"] == 0, results["catalog.outage.first_failures"]
     assert results["catalog.outage.cache_errors"] > 0
     assert results["catalog.read_latency_ms.hit.p50"] < results["catalog.read_latency_ms.miss.p50"]
+    # The SIGSTOP drill: its reads after the resume, none stale once the invalidator has run.
+    assert results["catalog.recovery.reads"] > 0
+    assert results["catalog.recovery.invalidation_seen_ms"] is not None
+    assert results["catalog.recovery.max_stale_ms"] <= 2000
+    # The seeded products (a data load, no catalog involved) reach the stream path; every
+    # successful PUT of the section invalidates on the fast path as well.
+    assert results["catalog.invalidations.stream"] >= catalog.SKUS + results["catalog.writes"]
+    assert results["catalog.invalidations.sync"] >= results["catalog.writes"]
+    assert 0 <= results["catalog.invalidation.lag_ms.p50"] <= results["catalog.invalidation.lag_ms.p99"]
+    assert results["catalog.reservations"] == catalog.RESERVATIONS
+    assert 0 < results["catalog.stock_visible_after_reservation_ms.p99"] <= 2000
 
 
 CHECKOUT_KEYS = {
