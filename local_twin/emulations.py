@@ -678,6 +678,74 @@ def elasticache_tags_on_every_arn() -> None:
     ElastiCacheBackend.__init__ = init
 
 
+# ---- CloudWatch Logs ---------------------------------------------------------------------
+
+
+def logs_query_definitions() -> None:
+    """Put/Describe/DeleteQueryDefinition (saved Logs Insights queries, which
+    modules/observability creates). CloudWatch Logs keeps each saved query by id with its name,
+    query string and log groups: Put without an id creates one (a new UUID), Put with an id
+    replaces that query, Describe lists them by name prefix (sorted by name, paged by
+    maxResults/nextToken), Delete answers success, and an unknown id is ResourceNotFoundException.
+    moto has none of the three."""
+    import time
+    import uuid
+
+    from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+    from moto.logs.responses import LogsResponse
+
+    def definitions(self: Any) -> dict[str, dict[str, Any]]:
+        return _twin_store(self.logs_backend, "twin_query_definitions")
+
+    def put_query_definition(self: Any) -> str:
+        name = self._get_param("name")
+        query_string = self._get_param("queryString")
+        if not name or not query_string:
+            raise InvalidParameterException("name and queryString are required.")
+        definition_id = self._get_param("queryDefinitionId")
+        if definition_id and definition_id not in definitions(self):
+            raise ResourceNotFoundException("The specified query definition does not exist.")
+        definition_id = definition_id or str(uuid.uuid4())
+        definitions(self)[definition_id] = {
+            "queryLanguage": self._get_param("queryLanguage") or "CWLI",
+            "queryDefinitionId": definition_id,
+            "name": name,
+            "queryString": query_string,
+            "lastModified": int(time.time() * 1000),
+            "logGroupNames": list(self._get_param("logGroupNames") or []),
+        }
+        return json.dumps({"queryDefinitionId": definition_id})
+
+    def describe_query_definitions(self: Any) -> str:
+        prefix = self._get_param("queryDefinitionNamePrefix") or ""
+        language = self._get_param("queryLanguage")
+        found = sorted(
+            (
+                d
+                for d in definitions(self).values()
+                if d["name"].startswith(prefix) and language in (None, d["queryLanguage"])
+            ),
+            key=lambda d: (d["name"], d["queryDefinitionId"]),
+        )
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 1000)
+        page = found[start : start + size]
+        answer: dict[str, Any] = {"queryDefinitions": page}
+        if start + size < len(found):
+            answer["nextToken"] = str(start + size)
+        return json.dumps(answer)
+
+    def delete_query_definition(self: Any) -> str:
+        definition_id = self._get_param("queryDefinitionId")
+        if definitions(self).pop(definition_id, None) is None:
+            raise ResourceNotFoundException("The specified query definition does not exist.")
+        return json.dumps({"success": True})
+
+    LogsResponse.put_query_definition = put_query_definition
+    LogsResponse.describe_query_definitions = describe_query_definitions
+    LogsResponse.delete_query_definition = delete_query_definition
+
+
 EMULATIONS: tuple[Callable[[], None], ...] = (
     sfn_validate_state_machine_definition,
     sfn_list_state_machine_versions,
@@ -693,4 +761,5 @@ EMULATIONS: tuple[Callable[[], None], ...] = (
     elasticache_delete_cache_subnet_group,
     elasticache_replication_group_members,
     elasticache_tags_on_every_arn,
+    logs_query_definitions,
 )

@@ -500,3 +500,52 @@ def test_replication_group_members_and_deletion(
     with pytest.raises(ClientError) as raised:
         elasticache.delete_cache_subnet_group(CacheSubnetGroupName="rg-subnets")
     assert error_code(raised) == "CacheSubnetGroupNotFoundFault"
+
+
+# ---- CloudWatch Logs -----------------------------------------------------------------------
+
+
+def test_query_definition_lifecycle(aws: Any) -> None:
+    logs = aws("logs")
+    query = "fields @timestamp, type | sort @timestamp asc"
+    created = logs.put_query_definition(name="shop/transitions", queryString=query, logGroupNames=["/a"])
+    definition_id = created["queryDefinitionId"]
+    other = logs.put_query_definition(name="other/errors", queryString="fields @message")["queryDefinitionId"]
+    assert definition_id != other
+
+    (found,) = logs.describe_query_definitions(queryDefinitionNamePrefix="shop/")["queryDefinitions"]
+    assert (found["queryDefinitionId"], found["name"], found["queryString"]) == (
+        definition_id,
+        "shop/transitions",
+        query,
+    )
+    assert found["logGroupNames"] == ["/a"]
+    everything = logs.describe_query_definitions()["queryDefinitions"]
+    assert [d["name"] for d in everything] == ["other/errors", "shop/transitions"]
+    first_page = logs.describe_query_definitions(maxResults=1)
+    assert [d["name"] for d in first_page["queryDefinitions"]] == ["other/errors"]
+    second_page = logs.describe_query_definitions(maxResults=1, nextToken=first_page["nextToken"])
+    assert [d["name"] for d in second_page["queryDefinitions"]] == ["shop/transitions"]
+    assert "nextToken" not in second_page
+
+    # Put with an id replaces that query in place.
+    replaced = logs.put_query_definition(
+        queryDefinitionId=definition_id,
+        name="shop/transitions",
+        queryString="fields id",
+        logGroupNames=["/b"],
+    )
+    assert replaced["queryDefinitionId"] == definition_id
+    (found,) = logs.describe_query_definitions(queryDefinitionNamePrefix="shop/")["queryDefinitions"]
+    assert (found["queryString"], found["logGroupNames"]) == ("fields id", ["/b"])
+
+    assert logs.delete_query_definition(queryDefinitionId=definition_id)["success"] is True
+    assert logs.describe_query_definitions(queryDefinitionNamePrefix="shop/")["queryDefinitions"] == []
+    for unknown in (
+        lambda: logs.delete_query_definition(queryDefinitionId=definition_id),
+        lambda: logs.put_query_definition(queryDefinitionId=definition_id, name="x", queryString="fields id"),
+    ):
+        with pytest.raises(ClientError) as raised:
+            unknown()
+        assert error_code(raised) == "ResourceNotFoundException"
+    logs.delete_query_definition(queryDefinitionId=other)
