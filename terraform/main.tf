@@ -3,7 +3,7 @@
 #   cache             -> modules/cache + the catalog function + the cache invalidator (table stream)
 #   orchestration     -> modules/workflow + the checkout and order-steps functions
 #   idempotency       -> Powertools records in the state table (checkout)
-#   observability     -> seam: modules/observability
+#   observability     -> modules/observability: dashboard, alarms (and their topic), saved query
 # The functions themselves are in functions.tf: one module block, one entry per function.
 
 data "aws_caller_identity" "current" {}
@@ -106,4 +106,39 @@ module "http_api" {
   throttling  = { rate_limit = var.api.rate_limit, burst_limit = var.api.burst_limit }
   access_logs = { retention_in_days = var.api.log_retention_in_days }
   tags        = local.tags
+}
+
+# What an operator watches: the functions' EMF metrics beside AWS's own, alarms that notify the
+# environment's subscribers (none in dev), and the saved query of one order's saga.
+module "observability" {
+  source = "../modules/observability"
+
+  name = local.name
+  application = {
+    namespace     = local.common_environment.POWERTOOLS_METRICS_NAMESPACE
+    cache_service = local.functions.catalog.environment.POWERTOOLS_SERVICE_NAME
+  }
+  functions                 = { for key, function in module.function : key => function.function_name }
+  dead_letter_queue_arns    = { for key, function in module.function : key => function.dead_letter_queue_arn }
+  stream_consumer_functions = [for key, function in local.functions : module.function[key].function_name if length(function.stream_sources) > 0]
+  workflow = {
+    state_machine_arn = module.checkout_workflow.arn
+    log_group_name    = module.checkout_workflow.log_group_name
+  }
+  cache = {
+    mode  = var.cache.mode
+    name  = module.cache.cache_name
+    nodes = 1 + var.cache.replicas
+  }
+  alarms = {
+    period_seconds                    = var.observability.alarm_period_seconds
+    evaluation_periods                = var.observability.alarm_evaluation_periods
+    cache_hit_ratio_min               = var.observability.cache_hit_ratio_min
+    workflow_failure_rate_max_percent = var.observability.workflow_failure_rate_max_percent
+    lambda_errors_max                 = var.observability.lambda_errors_max
+    lambda_throttles_max              = var.observability.lambda_throttles_max
+    cache_memory_max_percent          = var.observability.cache_memory_max_percent
+  }
+  alarm_subscribers = var.observability.alarm_subscribers
+  tags              = local.tags
 }

@@ -52,3 +52,13 @@ output "cache" {
     name     = module.cache.cache_name
   }
 }
+
+output "observability" {
+  description = "The dashboard's name, every alarm's name, the topic they notify (null without subscribers), and the id of the saved query of one order's state transitions."
+  value = {
+    dashboard_name      = module.observability.dashboard_name
+    alarm_names         = sort(keys(module.observability.alarm_arns))
+    alarm_topic_arn     = module.observability.alarm_topic_arn
+    query_definition_id = module.observability.query_definition_id
+  }
+}

@@ -110,6 +110,39 @@ variable "api" {
   default = {}
 }
 
+variable "observability" {
+  description = "The dashboard and alarms (modules/observability): alarm thresholds, and who is notified (alarm_subscribers: SNS protocol and endpoint; none in dev, whose alarms notify no one)."
+  type = object({
+    alarm_period_seconds              = optional(number, 300)
+    alarm_evaluation_periods          = optional(number, 3)
+    cache_hit_ratio_min               = optional(number, 0.8)
+    workflow_failure_rate_max_percent = optional(number, 5)
+    lambda_errors_max                 = optional(number, 0)
+    lambda_throttles_max              = optional(number, 0)
+    cache_memory_max_percent          = optional(number, 80)
+    alarm_subscribers = optional(list(object({
+      protocol = string
+      endpoint = string
+    })), [])
+  })
+  default = {}
+
+  validation {
+    condition     = var.observability.cache_hit_ratio_min > 0 && var.observability.cache_hit_ratio_min <= 1
+    error_message = "observability.cache_hit_ratio_min must be a fraction between 0 (exclusive) and 1, for example 0.8."
+  }
+
+  validation {
+    condition     = var.observability.workflow_failure_rate_max_percent >= 0 && var.observability.workflow_failure_rate_max_percent < 100
+    error_message = "observability.workflow_failure_rate_max_percent must be between 0 and 100 (exclusive)."
+  }
+
+  validation {
+    condition     = var.environment != "dev" || length(var.observability.alarm_subscribers) == 0
+    error_message = "observability.alarm_subscribers must be empty in dev: dev's alarms notify no one (the README's environment table)."
+  }
+}
+
 variable "function_package_zip" {
   description = "The functions' deployment package (lambda_src/ zipped), written by `make build` to build/lambda/functions.zip."
   type        = string

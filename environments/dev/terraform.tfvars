@@ -25,3 +25,11 @@ cache = {
   node_type = "cache.t4g.micro"
   replicas  = 0
 }
+
+# Alarms without notifications: dev's state shows on the dashboard, and pages no one.
+observability = {
+  cache_hit_ratio_min               = 0.7
+  workflow_failure_rate_max_percent = 20
+  lambda_errors_max                 = 5
+  alarm_subscribers                 = []
+}

@@ -30,6 +30,12 @@ variable "api" {
   default     = {}
 }
 
+variable "observability" {
+  description = "Passed to the stack: see terraform/variables.tf."
+  type        = any
+  default     = {}
+}
+
 variable "function_package_zip" {
   description = "Written by `make build`; `make plan` passes it."
   type        = string

@@ -19,6 +19,7 @@ module "shop" {
   functions              = var.functions
   cache                  = var.cache
   api                    = var.api
+  observability          = var.observability
   function_package_zip   = var.function_package_zip
   dependencies_layer_zip = var.dependencies_layer_zip
 }

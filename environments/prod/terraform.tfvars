@@ -29,3 +29,13 @@ cache = {
   replicas      = 2
   snapshot_days = 7
 }
+
+# Alarms over 1-minute periods, 5 in a row, notify on-call.
+observability = {
+  alarm_period_seconds              = 60
+  alarm_evaluation_periods          = 5
+  cache_hit_ratio_min               = 0.9
+  workflow_failure_rate_max_percent = 2
+  lambda_errors_max                 = 0
+  alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-oncall@example.com" }]
+}

@@ -24,3 +24,11 @@ cache = {
   replicas      = 1
   snapshot_days = 3
 }
+
+# Alarms notify the team's address (an email subscription waits for its confirmation).
+observability = {
+  cache_hit_ratio_min               = 0.8
+  workflow_failure_rate_max_percent = 10
+  lambda_errors_max                 = 1
+  alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-staging-alerts@example.com" }]
+}

@@ -44,6 +44,12 @@ module "shop" {
   api = {
     log_retention_in_days = 1
   }
+
+  # Alarms over 1-minute periods, notifying no one: the twin has no one to page.
+  observability = {
+    alarm_period_seconds = 60
+    alarm_subscribers    = []
+  }
 }
 
 variable "function_package_zip" {

@@ -158,13 +158,13 @@ resource "aws_cloudwatch_metric_alarm" "function_throttles" {
 
 # Memory of each node of a replication group: past the threshold, Valkey evicts keys.
 resource "aws_cloudwatch_metric_alarm" "cache_node_memory" {
-  for_each = toset(local.cache_nodes)
+  for_each = local.cache_nodes
 
   alarm_name          = "${local.alarm_prefix}cache-memory-${each.key}"
-  alarm_description   = "Cache node ${each.key} uses more than ${var.alarms.cache_memory_max_percent} % of its memory; past maxmemory it evicts keys and the hit ratio falls. Scale the node type up."
+  alarm_description   = "Cache node ${each.value} uses more than ${var.alarms.cache_memory_max_percent} % of its memory; past maxmemory it evicts keys and the hit ratio falls. Scale the node type up."
   namespace           = "AWS/ElastiCache"
   metric_name         = "DatabaseMemoryUsagePercentage"
-  dimensions          = { CacheClusterId = each.key }
+  dimensions          = { CacheClusterId = each.value }
   statistic           = "Maximum"
   period              = local.alarm_common.period
   evaluation_periods  = local.alarm_common.evaluation_periods

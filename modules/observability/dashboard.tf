@@ -142,7 +142,7 @@ locals {
       { title = "ElastiCache evictions", metric = "Evictions", stat = "Sum" },
       ] : jsonencode({
         title   = graph.title
-        metrics = [for node in local.cache_nodes : ["AWS/ElastiCache", graph.metric, "CacheClusterId", node, { stat = graph.stat }]]
+        metrics = [for node in values(local.cache_nodes) : ["AWS/ElastiCache", graph.metric, "CacheClusterId", node, { stat = graph.stat }]]
         yAxis   = { left = { min = 0, showUnits = false } }
     })
     ] : local.cache_mode == "serverless" ? [

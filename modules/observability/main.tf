@@ -30,10 +30,11 @@ locals {
   # The dimensions the caching function gives its cache metrics (shop.cache: Strategy "cache").
   cache_dimensions = { Strategy = "cache", service = var.application.cache_service }
 
-  has_workflow    = var.workflow != null
-  has_cache       = var.cache != null
-  cache_mode      = try(var.cache.mode, "")
-  cache_nodes     = local.cache_mode == "replication_group" ? [for i in range(var.cache.nodes) : format("%s-%03d", var.cache.name, i + 1)] : []
+  has_workflow = var.workflow != null
+  has_cache    = var.cache != null
+  cache_mode   = try(var.cache.mode, "")
+  # Replication group members by their number (001, ...): keys known at plan whatever the name.
+  cache_nodes     = local.cache_mode == "replication_group" ? { for i in range(var.cache.nodes) : format("%03d", i + 1) => format("%s-%03d", var.cache.name, i + 1) } : {}
   notify          = length(var.alarm_subscribers) > 0
   create_key      = local.notify && var.kms.create_key
   kms_key_arn     = local.create_key ? aws_kms_key.this[0].arn : var.kms.key_arn

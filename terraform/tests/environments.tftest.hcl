@@ -51,6 +51,12 @@ run "dev" {
       node_type = "cache.t4g.micro"
       replicas  = 0
     }
+    observability = {
+      cache_hit_ratio_min               = 0.7
+      workflow_failure_rate_max_percent = 20
+      lambda_errors_max                 = 5
+      alarm_subscribers                 = []
+    }
   }
 
   assert {
@@ -71,6 +77,11 @@ run "dev" {
   assert {
     condition     = length(module.network.availability_zones) == 2 && !module.cache.cluster_mode
     error_message = "dev: two AZs and a replication-group cache"
+  }
+
+  assert {
+    condition     = module.observability.alarm_topic_arn == null && length(module.observability.alarm_arns) > 0
+    error_message = "dev: alarms, and no topic: they notify no one"
   }
 }
 
@@ -99,6 +110,12 @@ run "staging" {
       replicas      = 1
       snapshot_days = 3
     }
+    observability = {
+      cache_hit_ratio_min               = 0.8
+      workflow_failure_rate_max_percent = 10
+      lambda_errors_max                 = 1
+      alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-staging-alerts@example.com" }]
+    }
   }
 
   assert {
@@ -114,6 +131,11 @@ run "staging" {
   assert {
     condition     = var.functions.reserved_concurrency == 25
     error_message = "staging: 25 reserved concurrent executions per function"
+  }
+
+  assert {
+    condition     = toset(keys(module.observability.alarm_arns)) == toset(concat(["shop-staging-cache-hit-ratio", "shop-staging-workflow-failure-rate", "shop-staging-cache-memory-001", "shop-staging-cache-memory-002"], flatten([for role in keys(local.functions) : ["shop-staging-errors-${role}", "shop-staging-throttles-${role}", "shop-staging-dlq-${role}"]])))
+    error_message = "staging: the hit-ratio and failure-rate alarms, one memory alarm per cache node, and errors, throttles and DLQ alarms per function, all planned before their ARNs exist"
   }
 }
 
@@ -146,6 +168,14 @@ run "prod" {
       replicas      = 2
       snapshot_days = 7
     }
+    observability = {
+      alarm_period_seconds              = 60
+      alarm_evaluation_periods          = 5
+      cache_hit_ratio_min               = 0.9
+      workflow_failure_rate_max_percent = 2
+      lambda_errors_max                 = 0
+      alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-oncall@example.com" }]
+    }
   }
 
   assert {
@@ -171,5 +201,10 @@ run "prod" {
   assert {
     condition     = length(module.network.availability_zones) == 3
     error_message = "prod: three AZs"
+  }
+
+  assert {
+    condition     = length(module.observability.alarm_arns) == 2 + 3 + 3 * length(local.functions)
+    error_message = "prod: the hit-ratio and failure-rate alarms, a memory alarm per cache node (3), and three alarms per function"
   }
 }

@@ -188,12 +188,12 @@ run "replication_group_nodes_get_memory_alarms" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.cache_node_memory)) == toset(["unit-catalog-001", "unit-catalog-002", "unit-catalog-003"])
+    condition     = toset([for alarm in aws_cloudwatch_metric_alarm.cache_node_memory : alarm.dimensions.CacheClusterId]) == toset(["unit-catalog-001", "unit-catalog-002", "unit-catalog-003"]) && toset(keys(aws_cloudwatch_metric_alarm.cache_node_memory)) == toset(["001", "002", "003"])
     error_message = "one memory alarm per cache cluster of the group, named as ElastiCache names them"
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.cache_node_memory["unit-catalog-002"].metric_name == "DatabaseMemoryUsagePercentage" && aws_cloudwatch_metric_alarm.cache_node_memory["unit-catalog-002"].threshold == 80
+    condition     = aws_cloudwatch_metric_alarm.cache_node_memory["002"].metric_name == "DatabaseMemoryUsagePercentage" && aws_cloudwatch_metric_alarm.cache_node_memory["002"].threshold == 80
     error_message = "memory alarms fire above 80 % by default"
   }
 
