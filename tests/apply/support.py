@@ -248,6 +248,18 @@ INVENTORIES: dict[str, Callable[[Target], set[str]]] = {
     "s3": lambda t: {b["Name"] for b in t.client("s3").list_buckets().get("Buckets", [])},
     "ec2": _ec2,
     "elasticache": _elasticache,
+    "cloudwatch": lambda t: (
+        {f"alarm:{a['AlarmName']}" for a in _pages(t.client("cloudwatch"), "describe_alarms", "MetricAlarms")}
+        | {
+            f"dashboard:{d['DashboardName']}"
+            for d in _pages(t.client("cloudwatch"), "list_dashboards", "DashboardEntries")
+        }
+    ),
+    "sns": lambda t: {topic["TopicArn"] for topic in _pages(t.client("sns"), "list_topics", "Topics")},
+    "logs-query": lambda t: {
+        q["queryDefinitionId"]
+        for q in t.client("logs").describe_query_definitions().get("queryDefinitions", [])
+    },
 }
 
 
@@ -268,7 +280,7 @@ def left_behind(target: Target, before: dict[str, set[str]], wait_seconds: float
 
 
 def _identifier(service: str, label: str) -> str:
-    return label.split(":", 1)[1] if service in ("ec2", "elasticache") else label
+    return label.split(":", 1)[1] if service in ("ec2", "elasticache", "cloudwatch") else label
 
 
 # Which resource types of a state can name what each inventory lists (a state machine and a
@@ -286,6 +298,9 @@ STATE_TYPES = {
     "s3": ("aws_s3_",),
     "ec2": ("aws_",),
     "elasticache": ("aws_elasticache_",),
+    "cloudwatch": ("aws_cloudwatch_",),
+    "sns": ("aws_sns_",),
+    "logs-query": ("aws_cloudwatch_query_definition",),
 }
 
 

@@ -139,6 +139,8 @@ EXAMPLES = [
     ),
     _example("http_api_complete", "modules/http-api/examples/complete"),
     _example("network_basic", "modules/network/examples/basic"),
+    _example("observability_basic", "modules/observability/examples/basic"),
+    _example("observability_complete", "modules/observability/examples/complete"),
     _example("network_complete", "modules/network/examples/complete"),
     _example("state_table_basic", "modules/state-table/examples/basic"),
     _example("state_table_complete", "modules/state-table/examples/complete"),
@@ -706,6 +708,74 @@ def test_state_table_complete(target, pipeline, state_table_complete) -> None:
     tags = target.client("dynamodb").list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
     assert {"Key": "example", "Value": "complete"} in tags
     assert_replans_clean(pipeline, "state_table_complete")
+
+
+# ---- observability -----------------------------------------------------------------------------
+
+
+def alarms_named(target: support.Target, prefix: str) -> dict[str, dict]:
+    alarms = target.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+    return {alarm["AlarmName"]: alarm for alarm in alarms}
+
+
+def test_observability_basic(target, pipeline, observability_basic) -> None:
+    cloudwatch = target.client("cloudwatch")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="example-observability")["DashboardBody"])
+    titles = [widget["properties"]["title"] for widget in body["widgets"]]
+    assert "Catalog cache hit ratio" in titles and "Dead-letter queues: messages waiting" in titles
+    assert {widget["properties"]["region"] for widget in body["widgets"]} == {target.region}
+    alarms = alarms_named(target, "example-observability-")
+    assert set(alarms) == set(output(observability_basic, "alarm_arns"))
+    assert sorted(alarms) == sorted(
+        ["example-observability-cache-hit-ratio"]
+        + [
+            f"example-observability-{kind}-{key}"
+            for kind in ("errors", "throttles", "dlq")
+            for key in ("cart", "catalog")
+        ]
+    )
+    assert all(alarm["AlarmActions"] == [] for alarm in alarms.values())  # no subscribers: no topic
+    dlq = alarms["example-observability-dlq-cart"]
+    assert (dlq["MetricName"], dlq["Dimensions"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": "example-cart-dlq"}],
+    )
+    ratio = alarms["example-observability-cache-hit-ratio"]
+    assert ratio["ComparisonOperator"] == "LessThanThreshold" and ratio["Threshold"] == 0.8
+    assert {q["Id"] for q in ratio["Metrics"]} == {"hit_ratio", "hits", "misses"}
+    topics = [t["TopicArn"] for t in target.client("sns").list_topics()["Topics"]]
+    assert not [arn for arn in topics if arn.endswith(":example-observability-alarms")]
+    assert_replans_clean(pipeline, "observability_basic")
+
+
+def test_observability_complete(target, pipeline, observability_complete) -> None:
+    topic_arn = output(observability_complete, "alarm_topic_arn")
+    sns = target.client("sns")
+    attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+    key_arn = attributes["KmsMasterKeyId"]
+    assert key_arn.startswith("arn:") and target.client("kms").describe_key(KeyId=key_arn)
+    (statement, deny) = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "alerts@example.com")
+    alarms = alarms_named(target, "example-observability-complete-")
+    assert {
+        "example-observability-complete-workflow-failure-rate",
+        "example-observability-complete-cache-storage",
+    } <= set(alarms)
+    assert all(
+        alarm["AlarmActions"] == [topic_arn] and alarm["OKActions"] == [topic_arn]
+        for alarm in alarms.values()
+    )
+    (definition,) = target.client("logs").describe_query_definitions(
+        queryDefinitionNamePrefix="example-observability-complete/"
+    )["queryDefinitions"]
+    assert definition["queryDefinitionId"] == output(observability_complete, "query_definition_id")
+    assert definition["logGroupNames"] == ["/aws/vendedlogs/states/example-observability-checkout"]
+    assert "details.name as state" in definition["queryString"]
+    assert_replans_clean(pipeline, "observability_complete")
 
 
 # ---- after the destroys ------------------------------------------------------------------------
