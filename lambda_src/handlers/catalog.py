@@ -1,6 +1,7 @@
 """`catalog`: product reads cache-aside over Valkey/Redis, writes to DynamoDB (the cache strategy)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Powertools reads the routes' signatures for the OpenAPI
+# document through Tracer's wrappers, whose module cannot resolve annotations left as strings.
 
 import functools
 import os
@@ -9,6 +10,8 @@ from typing import Annotated, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 from shop import http, invalidation, validation
@@ -30,6 +33,19 @@ class PutProduct(BaseModel):
     price_cents: Annotated[int, Field(ge=1, le=10**9, strict=True)]
     stock: Annotated[int, Field(ge=0, le=10**9, strict=True)]
     version: Annotated[validation.Version, Field(strict=True)]
+
+
+class ProductBody(BaseModel):
+    """A product as the catalog answers it; its version is also the ETag."""
+
+    sku: str
+    name: str
+    price_cents: int
+    stock: int
+    version: int
+
+
+SkuPath = Annotated[str, Path(pattern=validation.SKU.pattern, description="3-32 of A-Z, 0-9 and -")]
 
 
 # Module scope: one store, breaker and (lazily) two cache connections per execution environment:
@@ -64,20 +80,34 @@ if register_after_restore is not None:
     register_after_restore(invalidator.reset_connection)
 
 
-@app.get("/products/<sku>")
+def put_product_request(
+    body: PutProduct = Body(), if_match: str | None = http.if_match_header()
+) -> PutProduct:
+    """The body and header PUT reads, declared for the OpenAPI document; read with the shop's checks."""
+    return http.request_body(app, PutProduct)
+
+
+@app.get("/products/<sku>", responses=http.documented({200: ("The product", ProductBody)}))
 @tracer.capture_method
-def get_product(sku: str) -> Response:
+def get_product(sku: SkuPath) -> Response[ProductBody]:
     product = catalog.get(validation.sku(sku))
     if product is None:
         raise NotFound(f"product {sku} does not exist")
     return http.versioned_response(200, product.to_json(), product.version)
 
 
-@app.put("/products/<sku>")
+@app.put(
+    "/products/<sku>",
+    responses=http.documented(
+        {200: ("The product, updated", ProductBody), 201: ("The product, created", ProductBody)},
+        http.BODY_ERRORS,
+    ),
+)
 @tracer.capture_method
-def put_product(sku: str) -> Response:
+def put_product(
+    sku: SkuPath, request: Annotated[PutProduct, Depends(put_product_request)]
+) -> Response[ProductBody]:
     validation.sku(sku)
-    request = http.request_body(app, PutProduct)
     version = http.expected_version(app, request.version)
     product = products.put(sku, request.name, request.price_cents, request.stock, version or 0)
     # The fast path: a read that starts after this response sees the write. If the cache cannot

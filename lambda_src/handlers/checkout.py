@@ -1,6 +1,7 @@
 """`checkout`: places orders idempotently and runs each as a Step Functions saga (orchestration)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Powertools reads the routes' signatures for the OpenAPI
+# document through Tracer's wrappers, whose module cannot resolve annotations left as strings.
 
 import json
 import os
@@ -9,6 +10,8 @@ from typing import Annotated, Any, Literal
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -55,6 +58,37 @@ class ApprovalDecision(BaseModel):
     reason: Annotated[str, Field(max_length=500)] = ""
 
 
+class PlacedOrder(BaseModel):
+    order_id: str
+    status: str
+    total_cents: int
+    requires_approval: bool
+    execution_arn: str
+
+
+class OrderView(BaseModel):
+    """An order with the saga's progress, read from Step Functions."""
+
+    order_id: str
+    status: str
+    items: dict[str, int]
+    total_cents: int
+    requires_approval: bool
+    execution_arn: str | None
+    charge_id: str | None
+    failure_cause: str | None
+    execution_status: str | None
+    history: list[str]
+
+
+class DecisionTaken(BaseModel):
+    order_id: str
+    decision: Literal["approve", "reject"]
+
+
+OrderId = Annotated[str, Path(pattern=validation.ORDER_ID.pattern, description="the order's UUID")]
+
+
 def _count_replay(response: Any, _record: Any) -> Any:
     observability.count("IdempotentReplay", "idempotency")
     return response
@@ -97,11 +131,32 @@ def place_order(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.post("/orders")
+def place_order_request(
+    body: PlaceOrder = Body(),
+    idempotency_key: str = Header(
+        alias="Idempotency-Key",
+        pattern=validation.IDEMPOTENCY_KEY.pattern,
+        description="8-128 of A-Z, a-z, 0-9, _ and -; a retry with the same key gets the same order",
+    ),
+) -> PlaceOrder:
+    """The body and header POST /orders reads, declared for the OpenAPI document."""
+    validation.idempotency_key(app.current_event.headers.get("idempotency-key"))
+    return http.request_body(app, PlaceOrder)
+
+
+def approval_request(body: ApprovalDecision = Body()) -> ApprovalDecision:
+    return http.request_body(app, ApprovalDecision)
+
+
+@app.post(
+    "/orders",
+    responses=http.documented(
+        {202: ("The order, placed (or the same one again)", PlacedOrder)}, http.BODY_ERRORS
+    ),
+)
 @tracer.capture_method
-def post_order() -> Response:
+def post_order(request: Annotated[PlaceOrder, Depends(place_order_request)]) -> Response[PlacedOrder]:
     key = validation.idempotency_key(app.current_event.headers.get("idempotency-key"))
-    request = http.request_body(app, PlaceOrder)
     try:
         placed = place_order(request={"idempotency_key": key, **request.model_dump()})
     except IdempotencyAlreadyInProgressError:
@@ -133,9 +188,9 @@ def _history(execution_arn: str | None) -> tuple[str | None, list[str]]:
             return status, entered
 
 
-@app.get("/orders/<order_id>")
+@app.get("/orders/<order_id>", responses=http.documented({200: ("The order and its saga", OrderView)}))
 @tracer.capture_method
-def get_order(order_id: str) -> Response:
+def get_order(order_id: OrderId) -> Response[OrderView]:
     order = store.get(validation.order_id(order_id))
     execution_status, entered = _history(order.execution_arn)
     if execution_status not in (None, "RUNNING"):
@@ -145,11 +200,15 @@ def get_order(order_id: str) -> Response:
     )
 
 
-@app.post("/orders/<order_id>/approval")
+@app.post(
+    "/orders/<order_id>/approval",
+    responses=http.documented({202: ("The decision, sent to the saga", DecisionTaken)}, http.BODY_ERRORS),
+)
 @tracer.capture_method
-def decide(order_id: str) -> Response:
+def decide(
+    order_id: OrderId, request: Annotated[ApprovalDecision, Depends(approval_request)]
+) -> Response[DecisionTaken]:
     validation.order_id(order_id)
-    request = http.request_body(app, ApprovalDecision)
     token = store.decide_approval(order_id, approve=request.decision == "approve")
     if request.decision == "approve":
         states.send_task_success(taskToken=token, output=json.dumps({"approved": True}))

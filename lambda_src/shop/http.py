@@ -11,9 +11,12 @@ import re
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.depends import DependencyResolutionError
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shop.errors import InvalidInput, NotFound, PayloadTooLarge, ShopError, UnsupportedMediaType
 
@@ -62,12 +65,79 @@ def raw_error(error: ShopError) -> dict[str, Any]:
     }
 
 
+class ErrorBody(BaseModel):
+    """Every error the handlers answer: a code from shop/errors.py and a sentence; a version
+    conflict adds `current_version`."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    message: str
+
+
+class GatewayError(BaseModel):
+    """API Gateway's own answer when no route matches (and the twin's, which copies it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str
+
+
+_ERRORS = {
+    400: "The request is malformed: an identifier, header, body field or JSON that breaks a rule",
+    404: "No such resource, or no route for this path",
+    409: "A version conflict, or a state that does not allow this now",
+    413: f"The body is larger than {MAX_BODY_BYTES} bytes",
+    415: "The body is not declared as application/json (UTF-8)",
+    422: "Valid, but against a business rule",
+    503: "A dependency the function needs did not answer",
+}
+
+
+def documented(
+    success: dict[int, tuple[str, Any]], errors: tuple[int, ...] = (400, 404)
+) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI responses of a route: its successes (status -> description, model or None for
+    no body) and the errors it can answer, in the `{"error", "message"}` shape. A 404 may also be
+    API Gateway's own `{"message": "Not Found"}`: a path parameter holding a `/` routes nowhere."""
+    responses: dict[int, OpenAPIResponse] = {}
+    for status, (description, model) in success.items():
+        # An empty content map documents "no body" (Powertools would otherwise show the return type).
+        content: dict[str, Any] = {} if model is None else {"application/json": {"model": model}}
+        responses[status] = {"description": description, "content": content}
+    for status in sorted({*errors, 503}):
+        model = ErrorBody | GatewayError if status == 404 else ErrorBody
+        responses[status] = {
+            "description": _ERRORS[status],
+            "content": {"application/json": {"model": model}},
+        }
+    return responses
+
+
+BODY_ERRORS = (400, 404, 409, 413, 415, 422)
+
+
+def if_match_header() -> Any:
+    """The OpenAPI declaration of the optional `If-Match` header; `expected_version` reads it."""
+    return Header(
+        None,
+        alias="If-Match",
+        description='The version the caller read, as the ETag gave it: "3" (or the body\'s version)',
+        pattern=r'^(W/)?"?[0-9]{1,12}"?$',
+    )
+
+
 def new_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
     @app.exception_handler(ShopError)
     def handle_shop_error(error: ShopError) -> Response:
         return error_response(error)
+
+    @app.exception_handler(DependencyResolutionError)
+    def handle_dependency_error(error: DependencyResolutionError) -> Response:
+        # A route's Depends() reads its body; Powertools wraps what that raises.
+        if isinstance(error.__cause__, ShopError):
+            return error_response(error.__cause__)
+        raise error
 
     @app.not_found
     def handle_not_found(_: Exception) -> Response:
