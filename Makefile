@@ -7,10 +7,11 @@ VENV    := .venv
 CHECKOV := .venv-checkov
 PY      := $(VENV)/bin/python
 BUILD   := build
+PORT    ?= 3000
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin clean docs
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin clean docs openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -55,8 +56,11 @@ demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
 bench: venv ## Latency and throughput on the twin; writes build/bench/results.json
 	$(PY) -m local_twin bench --build-dir $(BUILD)
 
-twin: venv ## Run the local twin in the foreground until Ctrl-C
-	$(PY) -m local_twin serve --build-dir $(BUILD)
+twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C
+	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT)
+
+openapi: venv ## The HTTP API's OpenAPI document, generated from the handlers: build/openapi.json
+	$(PY) -m tools.openapi --out $(BUILD)/openapi.json
 
 build: venv ## Function zip and dependencies layer under build/
 	$(PY) -m tools.build --out $(BUILD)

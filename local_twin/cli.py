@@ -4,36 +4,65 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
 from local_twin.twin import LocalTwin
 from tools import tfrun
 
 
-def serve(build_dir: Path) -> None:
+def serve(build_dir: Path, port: int) -> None:
+    # Bound first: a taken port fails now, not after the two minutes terraform apply takes.
+    try:
+        http = TwinHttpServer(port, access_log=sys.stderr)
+    except PortTaken as taken:
+        raise SystemExit(f"make twin: {taken}") from None
     print("starting the local twin and applying the stack with terraform (environments/twin) ...", flush=True)
-    with LocalTwin.start(build_dir / "twin") as twin:
-        print(twin.describe_provisioning(), flush=True)
-        info = {
-            "endpoint_url": twin.endpoint_url,
-            "table": twin.table_name,
-            "functions": twin.outputs.function_names,
-            "state_machine": twin.state_machine_arn("checkout"),
-            "redis_url": twin.redis.url if twin.redis else None,
-            "terraform_root": str(twin.build_dir / "terraform" / "tree" / "environments" / "twin"),
-        }
-        print(json.dumps(info, indent=2), flush=True)
-        print("local twin running; Ctrl-C stops it and everything it started", flush=True)
-        while True:
-            time.sleep(1)
+    try:
+        with LocalTwin.start(build_dir / "twin") as twin:
+            http.start(ApiGateway(twin.outputs.routes, twin.invoke))
+            try:
+                print(twin.describe_provisioning(), flush=True)
+                info = {
+                    "endpoint_url": twin.endpoint_url,
+                    "table": twin.table_name,
+                    "functions": twin.outputs.function_names,
+                    "state_machine": twin.state_machine_arn("checkout"),
+                    "redis_url": twin.redis.url if twin.redis else None,
+                    "terraform_root": str(twin.build_dir / "terraform" / "tree" / "environments" / "twin"),
+                    "http_api": http.base_url,
+                }
+                print(json.dumps(info, indent=2), flush=True)
+                print(
+                    f"\nthe shop's HTTP API: {http.base_url}  (unsigned requests; see the README's Try it)",
+                    flush=True,
+                )
+                print(
+                    f"  curl -i -X PUT {http.base_url}/carts/c1 -H 'Content-Type: application/json' "
+                    """-d '{"items": {"MUG-1": 2}}'""",
+                    flush=True,
+                )
+                print("local twin running; Ctrl-C stops it and everything it started", flush=True)
+                while True:
+                    time.sleep(1)
+            finally:
+                # Before the twin's processes go, so no request reaches a stopped function.
+                http.stop()
+    finally:
+        # Also when the twin never started (terraform failed, Ctrl-C during apply).
+        http.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="local-twin", description=__doc__)
     parser.add_argument("command", choices=["serve", "demo", "bench"])
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="serve: the HTTP API's port on 127.0.0.1"
+    )
     args = parser.parse_args(argv)
     install_signal_handlers()
     try:
@@ -43,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"make {args.command}: {missing}") from None
     try:
         if args.command == "serve":
-            serve(args.build_dir)
+            serve(args.build_dir, args.port)
         elif args.command == "demo":
             from local_twin.demo import run_demo
 

@@ -296,6 +296,23 @@ def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, st
     return None
 
 
+# The identity API Gateway puts into requestContext.authorizer.iam for a SigV4-signed call. The twin
+# accepts unsigned requests, so every event carries this caller instead: the twin's own account and
+# its `testing` access key, no organization, no Cognito identity.
+TWIN_CALLER_ID = "AIDATWINLOCALCALLER00"
+TWIN_IAM_AUTHORIZER: dict[str, Any] = {
+    "iam": {
+        "accessKey": "testing",
+        "accountId": ACCOUNT_ID,
+        "callerId": TWIN_CALLER_ID,
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-twin",
+        "userId": TWIN_CALLER_ID,
+    }
+}
+
+
 def http_api_event(
     method: str,
     path: str,
@@ -303,33 +320,59 @@ def http_api_event(
     path_parameters: dict[str, str],
     body: str | None,
     headers: dict[str, str],
+    *,
+    raw_query_string: str = "",
+    query_parameters: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+    is_base64_encoded: bool = False,
+    source_ip: str = "127.0.0.1",
+    protocol: str = "HTTP/1.1",
+    assume_json: bool = True,
 ) -> dict[str, Any]:
+    """An API Gateway HTTP API payload v2.0 event. Callers that build events by hand get a JSON
+    Content-Type unless they set one (`assume_json`); the HTTP server passes exactly what it received."""
     now = datetime.now(UTC)
-    return {
+    lowered = {k.lower(): v for k, v in headers.items()}
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", **{k.lower(): v for k, v in headers.items()}},
-        "pathParameters": path_parameters,
+        "rawQueryString": raw_query_string,
+        "headers": {"content-type": "application/json", **lowered} if assume_json else lowered,
         "requestContext": {
             "accountId": ACCOUNT_ID,
             "apiId": "twin",
+            "authorizer": json.loads(json.dumps(TWIN_IAM_AUTHORIZER)),
             "domainName": "twin.execute-api.localhost",
             "domainPrefix": "twin",
             "http": {
                 "method": method.upper(),
                 "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "local-twin",
+                "protocol": protocol,
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", "local-twin" if assume_json else ""),
             },
-            "requestId": uuid.uuid4().hex,
+            "requestId": _request_id(),
             "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
         },
         "body": body,
-        "isBase64Encoded": False,
+        "isBase64Encoded": is_base64_encoded,
     }
+    # API Gateway leaves out what the request did not have.
+    if cookies:
+        event["cookies"] = cookies
+    if query_parameters:
+        event["queryStringParameters"] = query_parameters
+    if path_parameters or assume_json:
+        event["pathParameters"] = path_parameters
+    if body is None and not assume_json:
+        del event["body"]
+    return event
+
+
+def _request_id() -> str:
+    """API Gateway's request ids look like "JKJaXmPLvHcESHA=": 11 random bytes in base64."""
+    return base64.b64encode(uuid.uuid4().bytes[:11]).decode()
