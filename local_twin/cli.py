@@ -41,8 +41,8 @@ def serve(build_dir: Path, port: int) -> None:
                     flush=True,
                 )
                 print(
-                    f"  curl -i -X PUT {http.base_url}/carts/c1 -H 'Content-Type: application/json' "
-                    """-d '{"items": {"MUG-1": 2}}'""",
+                    f"  curl -i -X PUT {http.base_url}/products/TEAPOT-1 -H 'Content-Type: application/json' "
+                    """-d '{"name": "Teapot", "price_cents": 2500, "stock": 20, "version": 0}'""",
                     flush=True,
                 )
                 print("local twin running; Ctrl-C stops it and everything it started", flush=True)

@@ -209,7 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers any method, TRACE or made-up ones included: routed, or 404. The
+        # stdlib handler would answer 501 for each method without a do_ method of its own.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.access_log is not None:

@@ -8,6 +8,7 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,7 +170,8 @@ def test_unknown_routes_and_function_errors_get_api_gateway_answers(
     ]:
         response = call(server, method, target)
         assert response.status == 404, (method, target)
-        assert response.read_body == b'{"message":"Not Found"}'  # type: ignore[attr-defined]
+        if method != "HEAD":
+            assert response.read_body == b'{"message":"Not Found"}'  # type: ignore[attr-defined]
     assert functions.events == []
     functions.error = "Unhandled"
     response = call(server, "GET", "/carts/c1")
@@ -194,3 +196,15 @@ def test_stop_ends_the_server_thread(functions: Functions) -> None:
     assert thread is not None and not thread.is_alive()
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
         probe.connect(("127.0.0.1", port))
+
+
+def test_make_twin_stops_at_once_on_a_taken_port(tmp_path: Path) -> None:
+    from local_twin import cli
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"make twin: port {port} .* already in use"):
+            cli.serve(tmp_path, port)
+    assert list(tmp_path.iterdir()) == [], "nothing was started before the port was checked"
