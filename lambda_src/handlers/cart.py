@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from shop import http, validation
 from shop.carts import MAX_QUANTITY_PER_LINE, CartStore
 
@@ -22,6 +22,9 @@ metrics = Metrics()
 app = http.new_resolver()
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY_PER_LINE, strict=True)]
+# validation.Sku checks in Python, which leaves no rule in the JSON schema; this states the same
+# rule in the OpenAPI document, so clients (and schemathesis) see which SKUs are accepted.
+Sku = Annotated[validation.Sku, WithJsonSchema({"type": "string", "pattern": validation.SKU.pattern})]
 CartId = Annotated[
     str, Path(pattern=validation.CART_ID.pattern, description="1-64 of A-Z, a-z, 0-9, _ and -")
 ]
@@ -29,13 +32,13 @@ CartId = Annotated[
 
 class PutCart(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: Annotated[dict[validation.Sku, Quantity], Field(max_length=200)]
+    items: Annotated[dict[Sku, Quantity], Field(max_length=200)]
     version: Annotated[validation.Version, Field(strict=True)] | None = None
 
 
 class AddItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: validation.Sku
+    sku: Sku
     quantity: Quantity
     version: Annotated[validation.Version, Field(strict=True)] | None = None
 
