@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +211,66 @@ def test_make_twin_stops_at_once_on_a_taken_port(tmp_path: Path) -> None:
         with pytest.raises(SystemExit, match=f"make twin: port {port} .* already in use"):
             cli.serve(tmp_path, port)
     assert list(tmp_path.iterdir()) == [], "nothing was started before the port was checked"
+
+
+# `make twin` with the twin replaced by a stand-in (no terraform): what SIGTERM and Ctrl-C stop.
+SERVE_SCRIPT = """
+import contextlib, sys, types
+from local_twin import cli
+
+@contextlib.contextmanager
+def fake_start(build_dir, **_):
+    outputs = types.SimpleNamespace(routes={"GET /carts/{cart_id}": "cart"}, function_names={"cart": "cart"})
+    try:
+        yield types.SimpleNamespace(
+            outputs=outputs, endpoint_url="http://127.0.0.1:1", table_name="t", redis=None, build_dir=build_dir,
+            describe_provisioning=lambda: "fake", state_machine_arn=lambda key: "arn",
+            invoke=lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None),
+        )
+    finally:
+        # The HTTP server must already be closed when the twin's processes go.
+        import socket
+        with socket.socket() as probe:
+            serving = probe.connect_ex(("127.0.0.1", int(sys.argv[2]))) == 0
+        print("fake twin stopped", "while serving" if serving else "after the http server", flush=True)
+
+cli.LocalTwin.start = fake_start
+cli.main(["serve", "--build-dir", sys.argv[1], "--port", sys.argv[2]])
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_make_twin_stops_the_http_server_with_the_twin(tmp_path: Path, signum: int) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, str(tmp_path), str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "local twin running" in line:
+                break
+        printed = "".join(lines)
+        assert f"http://127.0.0.1:{port}" in printed and "curl -i -X PUT" in printed, printed
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/carts/c1")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"/carts/c1")
+        connection.close()
+        process.send_signal(signum)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, rest
+    assert "fake twin stopped after the http server" in rest
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", port))
