@@ -720,31 +720,31 @@ def alarms_named(target: support.Target, prefix: str) -> dict[str, dict]:
 
 def test_observability_basic(target, pipeline, observability_basic) -> None:
     cloudwatch = target.client("cloudwatch")
-    body = json.loads(cloudwatch.get_dashboard(DashboardName="example-observability")["DashboardBody"])
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="example-observability-basic")["DashboardBody"])
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     assert "Catalog cache hit ratio" in titles and "Dead-letter queues: messages waiting" in titles
     assert {widget["properties"]["region"] for widget in body["widgets"]} == {target.region}
-    alarms = alarms_named(target, "example-observability-")
+    alarms = alarms_named(target, "example-observability-basic-")
     assert set(alarms) == set(output(observability_basic, "alarm_arns"))
     assert sorted(alarms) == sorted(
-        ["example-observability-cache-hit-ratio"]
+        ["example-observability-basic-cache-hit-ratio"]
         + [
-            f"example-observability-{kind}-{key}"
+            f"example-observability-basic-{kind}-{key}"
             for kind in ("errors", "throttles", "dlq")
             for key in ("cart", "catalog")
         ]
     )
     assert all(alarm["AlarmActions"] == [] for alarm in alarms.values())  # no subscribers: no topic
-    dlq = alarms["example-observability-dlq-cart"]
+    dlq = alarms["example-observability-basic-dlq-cart"]
     assert (dlq["MetricName"], dlq["Dimensions"]) == (
         "ApproximateNumberOfMessagesVisible",
         [{"Name": "QueueName", "Value": "example-cart-dlq"}],
     )
-    ratio = alarms["example-observability-cache-hit-ratio"]
+    ratio = alarms["example-observability-basic-cache-hit-ratio"]
     assert ratio["ComparisonOperator"] == "LessThanThreshold" and ratio["Threshold"] == 0.8
     assert {q["Id"] for q in ratio["Metrics"]} == {"hit_ratio", "hits", "misses"}
     topics = [t["TopicArn"] for t in target.client("sns").list_topics()["Topics"]]
-    assert not [arn for arn in topics if arn.endswith(":example-observability-alarms")]
+    assert not [arn for arn in topics if arn.endswith(":example-observability-basic-alarms")]
     assert_replans_clean(pipeline, "observability_basic")
 
 

@@ -9,7 +9,7 @@ data "aws_caller_identity" "current" {}
 module "observability" {
   source = "../.."
 
-  name      = "example-observability"
+  name      = "example-observability-basic"
   functions = { cart = "example-cart", catalog = "example-catalog" }
   dead_letter_queue_arns = {
     cart    = "arn:aws:sqs:eu-west-1:${data.aws_caller_identity.current.account_id}:example-cart-dlq"
