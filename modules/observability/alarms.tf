@@ -118,38 +118,41 @@ resource "aws_cloudwatch_metric_alarm" "dead_letter_queue" {
   tags                = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = var.functions
-
-  alarm_name          = "${local.alarm_prefix}errors-${each.key}"
-  alarm_description   = "Function ${each.value} failed more than ${var.alarms.lambda_errors_max} invocation(s) in ${var.alarms.period_seconds} s. Its log group has the stack traces."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = local.alarm_common.period
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarms.lambda_errors_max
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-  tags                = var.tags
+# Errors and throttles of every function: the same alarm on two of Lambda's metrics.
+locals {
+  function_alarm_kinds = {
+    errors = {
+      metric_name = "Errors"
+      threshold   = var.alarms.lambda_errors_max
+      description = "failed more than ${var.alarms.lambda_errors_max} invocation(s) in ${var.alarms.period_seconds} s. Its log group has the stack traces."
+    }
+    throttles = {
+      metric_name = "Throttles"
+      threshold   = var.alarms.lambda_throttles_max
+      description = "was throttled more than ${var.alarms.lambda_throttles_max} time(s) in ${var.alarms.period_seconds} s: its reserved concurrency or the account's limit is reached."
+    }
+  }
+  # Keys "errors-cart", "throttles-cart", ...: the caller's function keys, known at plan.
+  function_alarms = merge([
+    for kind, alarm in local.function_alarm_kinds : {
+      for key, function_name in var.functions : "${kind}-${key}" => merge(alarm, { function_name = function_name })
+    }
+  ]...)
 }
 
-resource "aws_cloudwatch_metric_alarm" "function_throttles" {
-  for_each = var.functions
+resource "aws_cloudwatch_metric_alarm" "function" {
+  for_each = local.function_alarms
 
-  alarm_name          = "${local.alarm_prefix}throttles-${each.key}"
-  alarm_description   = "Function ${each.value} was throttled more than ${var.alarms.lambda_throttles_max} time(s) in ${var.alarms.period_seconds} s: its reserved concurrency or the account's limit is reached."
+  alarm_name          = "${local.alarm_prefix}${each.key}"
+  alarm_description   = "Function ${each.value.function_name} ${each.value.description}"
   namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = each.value }
+  metric_name         = each.value.metric_name
+  dimensions          = { FunctionName = each.value.function_name }
   statistic           = "Sum"
   period              = local.alarm_common.period
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarms.lambda_throttles_max
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions

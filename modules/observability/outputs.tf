@@ -14,8 +14,7 @@ output "alarm_arns" {
     { (aws_cloudwatch_metric_alarm.cache_hit_ratio.alarm_name) = aws_cloudwatch_metric_alarm.cache_hit_ratio.arn },
     { for alarm in aws_cloudwatch_metric_alarm.workflow_failure_rate : alarm.alarm_name => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.dead_letter_queue : alarm.alarm_name => alarm.arn },
-    { for alarm in aws_cloudwatch_metric_alarm.function_errors : alarm.alarm_name => alarm.arn },
-    { for alarm in aws_cloudwatch_metric_alarm.function_throttles : alarm.alarm_name => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.function : alarm.alarm_name => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.cache_node_memory : alarm.alarm_name => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.serverless_cache_storage : alarm.alarm_name => alarm.arn },
   )

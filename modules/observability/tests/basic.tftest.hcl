@@ -58,7 +58,7 @@ run "without_subscribers_nothing_is_notified" {
   }
 
   assert {
-    condition     = alltrue([for alarm in concat([aws_cloudwatch_metric_alarm.cache_hit_ratio], values(aws_cloudwatch_metric_alarm.function_errors), values(aws_cloudwatch_metric_alarm.dead_letter_queue)) : length(alarm.alarm_actions) == 0])
+    condition     = alltrue([for alarm in concat([aws_cloudwatch_metric_alarm.cache_hit_ratio], values(aws_cloudwatch_metric_alarm.function), values(aws_cloudwatch_metric_alarm.dead_letter_queue)) : length(alarm.alarm_actions) == 0])
     error_message = "no subscribers: the alarms notify no one"
   }
 
@@ -125,7 +125,7 @@ run "subscribers_get_an_encrypted_topic" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.cache_hit_ratio.alarm_actions == toset([aws_sns_topic.alarms[0].arn]) && aws_cloudwatch_metric_alarm.function_throttles["cart"].ok_actions == toset([aws_sns_topic.alarms[0].arn])
+    condition     = aws_cloudwatch_metric_alarm.cache_hit_ratio.alarm_actions == toset([aws_sns_topic.alarms[0].arn]) && aws_cloudwatch_metric_alarm.function["throttles-cart"].ok_actions == toset([aws_sns_topic.alarms[0].arn])
     error_message = "alarms notify the topic on ALARM and OK"
   }
 
@@ -278,7 +278,7 @@ run "basic_example" {
   }
 
   assert {
-    condition     = output.dashboard_name == "example-observability" && length(output.alarm_arns) == 7
+    condition     = output.dashboard_name == "example-observability-basic" && length(output.alarm_arns) == 7
     error_message = "the basic example makes a dashboard and seven alarms"
   }
 }
