@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-from shop import http, validation
+from shop import http, observability, validation
 from shop.carts import MAX_QUANTITY_PER_LINE, CartStore
 
 logger = Logger()
@@ -120,5 +120,6 @@ def delete_cart(cart_id: CartId, _: Annotated[None, Depends(delete_cart_request)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@observability.flush_after_invocation
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return http.resolve(app, event, context)

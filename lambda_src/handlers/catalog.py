@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
-from shop import http, invalidation, validation
+from shop import http, invalidation, observability, validation
 from shop.cache import CachedCatalog, CacheSettings, CircuitBreaker
 from shop.cache_connection import CACHE_ERRORS, connect_from_environment
 from shop.errors import NotFound
@@ -123,5 +123,6 @@ def put_product(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@observability.flush_after_invocation
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return http.resolve(app, event, context)

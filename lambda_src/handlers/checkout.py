@@ -222,6 +222,7 @@ def decide(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@observability.flush_after_invocation
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     return http.resolve(app, event, context)

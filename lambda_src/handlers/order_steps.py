@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from shop import observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
@@ -84,6 +85,7 @@ def run_step(request: StepInput) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
+@observability.flush_after_invocation
 def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         request = StepInput.model_validate(event)

@@ -175,6 +175,9 @@ class CircuitBreaker:
         return "half-open" if self._clock() - self._opened_at >= self._cooldown else "open"
 
     def allows(self) -> bool:
+        # Every cache hit passes here: a closed breaker answers without taking the lock.
+        if self._opened_at is None:
+            return True
         with self._lock:
             state = self.state
             if state == "closed":
@@ -185,6 +188,8 @@ class CircuitBreaker:
             return False
 
     def record_success(self) -> None:
+        if self._failures == 0 and self._opened_at is None and not self._trial_in_flight:
+            return  # nothing to reset, the common case on a healthy cache
         with self._lock:
             self._failures = 0
             self._opened_at = None

@@ -55,8 +55,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
 from shop import cache, observability
 from shop.validation import SKU
 
@@ -116,13 +114,7 @@ class Backoff:
 
 
 def count(metric_name: str, path: str) -> None:
-    with single_metric(
-        name=metric_name,
-        unit=MetricUnit.Count,
-        value=1,
-        default_dimensions={"Strategy": cache.CACHE_STRATEGY},
-    ) as metric:
-        metric.add_dimension(name="Path", value=path)
+    observability.count(metric_name, cache.CACHE_STRATEGY, Path=path)
 
 
 class Invalidator:

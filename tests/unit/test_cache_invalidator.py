@@ -20,6 +20,7 @@ import redis
 from moto import mock_aws
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from shop import observability
 from shop.cache import CachedCatalog, CacheSettings, CircuitBreaker, generation_key, value_key
 from shop.cache_connection import CACHE_ERRORS
 from shop.invalidation import (
@@ -63,6 +64,8 @@ def stream_record(pk: Any, sequence: str, created: float = 1_700_000_000.0) -> d
 
 
 def points(capsys: pytest.CaptureFixture[str]) -> list:
+    """What this test's code recorded, written as a handler's end of invocation writes it."""
+    observability.buffer.flush()
     return emf_points(capsys.readouterr().out.splitlines())
 
 
