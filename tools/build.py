@@ -2,8 +2,13 @@
 
 - build/lambda/functions.zip: lambda_src/, byte-for-byte what the twin deploys.
 - build/layer/dependencies.zip: the runtime dependencies from pyproject.toml that the
-  python3.13 runtime lacks (everything but boto3/botocore), as Linux wheels for the
-  chosen architecture, laid out under python/ as Lambda layers expect.
+  python3.13 runtime lacks, as Linux wheels for the chosen architecture, laid out under
+  python/ as Lambda layers expect.
+
+Why some distributions are removed after pip installs them: the runtime ships boto3 with
+its dependencies, and aws-xray-sdk (Powertools' tracer) requires botocore, so pip brings
+botocore and its dependencies along: 2,000 files and 22 MB unzipped that the runtime already
+has. They are removed by their own RECORD, so nothing else is touched.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from pathlib import Path
 from local_twin.packaging import write_function_zip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PROVIDED_BY_RUNTIME = {"boto3", "botocore"}
+# Distributions the Lambda Python runtime ships (boto3 and its dependency closure).
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
@@ -57,12 +63,38 @@ def pip_command(target: Path, architecture: str, python_version: str) -> list[st
     ]
 
 
+def canonical_name(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def remove_runtime_provided(site: Path) -> list[str]:
+    """Delete every distribution in PROVIDED_BY_RUNTIME from a pip --target directory; returns
+    the distributions removed."""
+    removed = []
+    for dist_info in sorted(site.glob("*.dist-info")):
+        name = canonical_name(dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        if name not in PROVIDED_BY_RUNTIME:
+            continue
+        for line in (dist_info / "RECORD").read_text().splitlines():
+            relative = line.split(",", 1)[0]
+            path = (site / relative).resolve()
+            if relative and path.is_relative_to(site.resolve()) and path.is_file():
+                path.unlink()
+        shutil.rmtree(dist_info, ignore_errors=True)
+        removed.append(name)
+    for directory in sorted(site.rglob("*"), reverse=True):  # deepest first: emptied packages
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+    return removed
+
+
 def build_layer(out_dir: Path, architecture: str, python_version: str) -> Path:
     destination = out_dir / "layer" / "dependencies.zip"
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as staging:
         site = Path(staging) / "python"
         subprocess.run(pip_command(site, architecture, python_version), check=True)
+        remove_runtime_provided(site)
         with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(site.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts:

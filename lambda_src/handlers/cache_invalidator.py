@@ -25,7 +25,7 @@ from shop.cache import CacheSettings
 from shop.cache_connection import CACHE_ERRORS, connect_from_environment
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 
 settings = CacheSettings.from_environment()

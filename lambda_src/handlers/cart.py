@@ -17,7 +17,7 @@ from shop import http, observability, validation
 from shop.carts import MAX_QUANTITY_PER_LINE, CartStore
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 app = http.new_resolver()
 

@@ -21,7 +21,7 @@ from shop.errors import NotFound
 from shop.products import ProductStore
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 app = http.new_resolver()
 

@@ -29,7 +29,7 @@ from shop.orders import OrderStore
 from shop.payments import TOKEN_PATTERN
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 app = http.new_resolver()
 
@@ -37,7 +37,8 @@ TABLE_NAME = os.environ["STATE_TABLE_NAME"]
 STATE_MACHINE_ARN = os.environ["ORDERS_STATE_MACHINE_ARN"]
 APPROVAL_THRESHOLD_CENTS = int(os.environ.get("APPROVAL_THRESHOLD_CENTS", "100000"))
 
-store = OrderStore(boto3.resource("dynamodb").Table(TABLE_NAME))
+state_table = boto3.resource("dynamodb").Table(TABLE_NAME)
+store = OrderStore(state_table)
 states = boto3.client("stepfunctions")
 
 
@@ -108,6 +109,8 @@ persistence = DynamoDBPersistenceLayer(
     sort_key_attr="sk",
     static_pk_value="IDEMPOTENCY#checkout",
     expiry_attr="expires_at",
+    # The order store's client: a second one would load DynamoDB's service model again at cold start.
+    boto3_client=state_table.meta.client,
 )
 
 

@@ -22,7 +22,7 @@ from shop.payments import BusinessError
 from shop.validation import ORDER_ID
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 
 store = OrderStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))

@@ -27,6 +27,11 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+# The only traced library the functions call over the network (boto3 goes through botocore).
+# Tracer's default patches every library X-Ray supports that it can import, which at cold start
+# imports them all; redis-py calls show as time in the handler's own subsegments.
+TRACED_MODULES = ("botocore",)
+
 READ = "StateReadLatency"
 WRITE = "StateWriteLatency"
 

@@ -20,6 +20,42 @@ def test_layer_leaves_out_what_the_runtime_ships() -> None:
     assert all("==" in r for r in requirements), "layer contents must be pinned"
 
 
+def test_runtime_provided_distributions_are_removed_by_their_record(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+
+    def install(distribution: str, files: dict[str, str]) -> None:
+        dist_info = site / f"{distribution}.dist-info"
+        dist_info.mkdir(parents=True)
+        for relative, text in files.items():
+            (site / relative).parent.mkdir(parents=True, exist_ok=True)
+            (site / relative).write_text(text)
+        record = [f"{relative},sha256=x,1" for relative in files] + [f"{distribution}.dist-info/RECORD,,"]
+        (dist_info / "RECORD").write_text("\n".join(record) + "\n")
+
+    install("botocore-1.44.8", {"botocore/__init__.py": "", "botocore/data/x.json": "{}"})
+    install("python_dateutil-2.9.0.post0", {"dateutil/__init__.py": ""})
+    install("six-1.17.0", {"six.py": ""})
+    install("aws_xray_sdk-2.15.0", {"aws_xray_sdk/__init__.py": "", "aws_xray_sdk/core/x.py": ""})
+    (tmp_path / "outside.txt").write_text("kept")
+    (site / "botocore-1.44.8.dist-info" / "RECORD").write_text(
+        "botocore/__init__.py,,\n../outside.txt,,\n/etc/hostname,,\n"
+    )
+
+    removed = build.remove_runtime_provided(site)
+
+    assert removed == ["botocore", "python-dateutil", "six"]
+    left = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    assert left == [
+        "aws_xray_sdk-2.15.0.dist-info/RECORD",
+        "aws_xray_sdk/__init__.py",
+        "aws_xray_sdk/core/x.py",
+        "botocore/data/x.json",
+    ]
+    assert (tmp_path / "outside.txt").read_text() == "kept", (
+        "only files the removed distributions recorded, and only inside the layer"
+    )
+
+
 def test_layer_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
     command = build.pip_command(tmp_path, "arm64", "3.13")
     assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
