@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             from local_twin.bench import run_bench
 
-            run_bench(args.build_dir)
+            if run_bench(args.build_dir):
+                raise SystemExit(1)
     except KeyboardInterrupt:
         print("\nstopped; every process the twin started has been ended")
         raise SystemExit(130) from None

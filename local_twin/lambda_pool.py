@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import selectors
 import shutil
@@ -57,6 +58,19 @@ class InvocationResult:
     log: str
     request_id: str
     cold_start: bool
+    duration_ms: float | None = None
+    max_memory_used_mb: int | None = None
+
+    def report_line(self, memory_mb: int) -> str:
+        """Lambda's REPORT line, which is where an operator reads an environment's peak memory."""
+        fields = [f"REPORT RequestId: {self.request_id}"]
+        if self.duration_ms is not None:
+            fields.append(f"Duration: {self.duration_ms:.2f} ms")
+            fields.append(f"Billed Duration: {math.ceil(self.duration_ms)} ms")
+        fields.append(f"Memory Size: {memory_mb} MB")
+        if self.max_memory_used_mb is not None:
+            fields.append(f"Max Memory Used: {self.max_memory_used_mb} MB")
+        return "\t".join(fields) + "\n"
 
 
 class _Environment:
@@ -123,7 +137,15 @@ class _Environment:
             return InvocationResult(payload, True, message + "\n", request_id, cold)
         reply = json.loads(line)
         log = (self.init_log if cold else "") + reply["log"]
-        return InvocationResult(reply["payload"], not reply["ok"], log, request_id, cold)
+        return InvocationResult(
+            reply["payload"],
+            not reply["ok"],
+            log,
+            request_id,
+            cold,
+            reply.get("duration_ms"),
+            reply.get("max_memory_used_mb"),
+        )
 
     @property
     def alive(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -95,6 +96,19 @@ class _LogCapture:
         return text
 
 
+def _peak_memory_mb() -> int:
+    """This process's peak RSS, as Lambda's REPORT line gives an environment's. VmHWM, not
+    ru_maxrss: ru_maxrss survives fork and exec, so a worker would report its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def _error_payload(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     return {
         "errorMessage": str(exc),
@@ -124,6 +138,7 @@ def main() -> None:
         request = json.loads(line)
         os.environ["_X_AMZN_REQUEST_ID"] = request["request_id"]
         context = LambdaContext(request["request_id"], request["deadline_ms"])
+        started = time.perf_counter()
         if init_error is not None:
             result: dict[str, Any] = {"ok": False, "payload": init_error}
         else:
@@ -133,6 +148,8 @@ def main() -> None:
             except Exception as exc:
                 traceback.print_exc()
                 result = {"ok": False, "payload": _error_payload(exc)}
+        result["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        result["max_memory_used_mb"] = _peak_memory_mb()
         result["log"] = logs.drain()
         control_out.write(json.dumps(result, default=str) + "\n")
 

@@ -67,6 +67,7 @@ def install_local_invoke(pool: LambdaPool, substitutions: dict[str, str] | None 
             self.logs_backend.ensure_log_group(self.logs_group_name)
             self.save_logs(
                 f"START RequestId: {result.request_id}\n{result.log}END RequestId: {result.request_id}\n"
+                + result.report_line(spec.memory_mb)
             )
             return result
 

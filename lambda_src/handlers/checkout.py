@@ -37,8 +37,7 @@ TABLE_NAME = os.environ["STATE_TABLE_NAME"]
 STATE_MACHINE_ARN = os.environ["ORDERS_STATE_MACHINE_ARN"]
 APPROVAL_THRESHOLD_CENTS = int(os.environ.get("APPROVAL_THRESHOLD_CENTS", "100000"))
 
-state_table = boto3.resource("dynamodb").Table(TABLE_NAME)
-store = OrderStore(state_table)
+store = OrderStore(boto3.resource("dynamodb").Table(TABLE_NAME))
 states = boto3.client("stepfunctions")
 
 
@@ -109,8 +108,11 @@ persistence = DynamoDBPersistenceLayer(
     sort_key_attr="sk",
     static_pk_value="IDEMPOTENCY#checkout",
     expiry_attr="expires_at",
-    # The order store's client: a second one would load DynamoDB's service model again at cold start.
-    boto3_client=state_table.meta.client,
+    # A client of the default session, whose loader already holds DynamoDB's service model (the
+    # order store's resource loaded it); Powertools' own would start a new session and load it
+    # again at cold start. Not the resource's meta.client: that one serializes Python values
+    # itself, and the persistence layer passes attribute values.
+    boto3_client=boto3.client("dynamodb"),
 )
 
 

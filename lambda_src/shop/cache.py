@@ -36,6 +36,7 @@ and is gone ttl * (1 + jitter) later, with or without an invalidation.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -218,7 +219,10 @@ def _encode(product: Product | None) -> str:
     return NEGATIVE if product is None else json.dumps(product.to_json(), separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=1024)
 def _decode(raw: bytes | str) -> Product | None:
+    """Memoized by the cached bytes: a hot product's hit skips JSON parsing. Safe because the same
+    bytes always decode to the same product, and Product is immutable."""
     text = raw.decode() if isinstance(raw, bytes) else raw
     return None if text == NEGATIVE else Product.from_json(json.loads(text))
 
@@ -256,15 +260,19 @@ class CachedCatalog:
         self._breaker.record_success()
 
     def get(self, sku: str) -> Product | None:
+        return self.read(sku)[0]
+
+    def read(self, sku: str) -> tuple[Product | None, str]:
+        """The product and how it was served: "hit", "miss" or "fallback" (the cache failed)."""
         started = time.perf_counter()
-        product, outcome = self._get(sku)
+        product, outcome = self._read(sku)
         elapsed_ms = (time.perf_counter() - started) * 1000
         observability.record_latency(
             "CatalogReadLatency", CACHE_STRATEGY, outcome, elapsed_ms, dimension="Outcome"
         )
-        return product
+        return product, outcome
 
-    def _get(self, sku: str) -> tuple[Product | None, str]:
+    def _read(self, sku: str) -> tuple[Product | None, str]:
         if self._breaker.allows():
             try:
                 product, found, hit = self._read_through(sku)

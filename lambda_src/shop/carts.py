@@ -9,6 +9,7 @@ The rules (README, "serverless-state": the External database row of the strategy
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shop import observability
+from shop.backoff import Backoff
 from shop.errors import BusinessRuleViolation, NotFound, VersionConflict
 
 STRATEGY = "dynamodb"
@@ -26,6 +28,7 @@ MAX_QUANTITY_PER_LINE = 999
 # Without a version the store retries its own read-modify-write this often before
 # giving the conflict back to the caller.
 UNVERSIONED_RETRIES = 8
+CONFLICT_BACKOFF = Backoff(base_ms=5, cap_ms=80)
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,19 @@ def merge_line(items: Mapping[str, int], sku: str, quantity: int) -> dict[str, i
 
 
 class CartStore:
-    def __init__(self, table: Any, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        table: Any,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self._table = table
         self._ttl_seconds = ttl_seconds
         self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
 
     def _read_item(self, cart_id: str, operation: str) -> dict[str, Any] | None:
         with observability.timed(observability.READ, STRATEGY, operation):
@@ -150,6 +162,9 @@ class CartStore:
             except VersionConflict:
                 if attempt == attempts - 1:
                     raise
+                # Writers that lost the race wait a jittered, growing moment before reading again,
+                # so a hot cart's contenders spread out instead of colliding on every retry.
+                self._sleep(CONFLICT_BACKOFF.delay_seconds(attempt + 1, self._rng))
         raise AssertionError("unreachable")
 
     def delete(self, cart_id: str, expected_version: int | None) -> None:

@@ -52,10 +52,10 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from shop import cache, observability
+from shop.backoff import Backoff
 from shop.validation import SKU
 
 SYNC = "sync"
@@ -99,18 +99,6 @@ class CacheUnavailable(Exception):
 
 class PoisonRecord(ValueError):
     """A stream record that names no product: retrying it cannot help."""
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential backoff with equal jitter: attempt n waits in [d/2, d], d = min(cap, base * 2^(n-1))."""
-
-    base_ms: float = 20
-    cap_ms: float = 200
-
-    def delay_seconds(self, attempt: int, rng: random.Random) -> float:
-        ceiling = min(self.cap_ms, self.base_ms * 2 ** min(attempt - 1, 32))
-        return ceiling * (0.5 + 0.5 * rng.random()) / 1000
 
 
 def count(metric_name: str, path: str) -> None:

@@ -56,13 +56,14 @@ def broken_invariants(results: dict[str, Any]) -> list[str]:
 
 
 def sections() -> list[tuple[str, Section]]:
-    from local_twin.demo import carts, catalog, checkout, reuse
+    from local_twin.demo import carts, catalog, checkout, dashboard, reuse
 
     return [
         ("carts (DynamoDB, optimistic locking, TTL)", carts.run),
         ("catalog (cache-aside over Valkey/Redis, Zipf reads, cache outage)", catalog.run),
         ("checkout (idempotency + Step Functions saga, every path)", checkout.run),
         ("execution-environment reuse (every function, the whole run)", reuse.run),
+        ("the dashboard's figures (modules/observability), from the same EMF metrics", dashboard.run),
     ]
 
 

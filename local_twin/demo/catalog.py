@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from local_twin import metrics
+from local_twin.demo.checkout import order_cart
 from local_twin.processes import group_members
 from local_twin.twin import LocalTwin
 
@@ -316,14 +317,7 @@ def stock_visible_after_reservation_ms(twin: LocalTwin) -> list[float]:
     visible: list[float] = []
     orders: list[str] = []
     for sku in skus:
-        cart_id = f"rsv-{uuid.uuid4().hex[:10]}"
-        twin.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: 1}})
-        placed = twin.request(
-            "POST",
-            "/orders",
-            json_body={"cart_id": cart_id, "payment_token": "tok_ok"},
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
+        placed, _, _ = order_cart(twin, sku)
         if placed.status != 202:
             raise RuntimeError(f"placing an order for {sku}: {placed.status} {placed.body}")
         orders.append(placed.json["order_id"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local_twin import metrics
-from local_twin.twin import LocalTwin
+from local_twin.twin import HttpResponse, LocalTwin
 
 PRICE_CENTS = 2_500
 LARGE_PRICE_CENTS = 60_000  # two of these exceed the twin's approval threshold
@@ -82,12 +82,20 @@ def _plan(twin: LocalTwin) -> list[tuple[Path, str, int]]:
 RETRIES_PER_ORDER = 1  # every order is POSTed again with the same Idempotency-Key, as a client retry would
 
 
-def _place(twin: LocalTwin, path: Path, sku: str, quantity: int) -> Placed:
+def order_cart(
+    twin: LocalTwin, sku: str, quantity: int = 1, payment_token: str = "tok_ok"
+) -> tuple[HttpResponse, dict[str, Any], dict[str, str]]:
+    """A new cart holding one line, ordered through the HTTP API with a new Idempotency-Key.
+    Returns the response, and the body and headers to send again for a client retry."""
     cart_id = f"chk-{uuid.uuid4().hex[:10]}"
     twin.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: quantity}})
-    body = {"cart_id": cart_id, "payment_token": path.payment_token}
+    body = {"cart_id": cart_id, "payment_token": payment_token}
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    response = twin.request("POST", "/orders", json_body=body, headers=key)
+    return twin.request("POST", "/orders", json_body=body, headers=key), body, key
+
+
+def _place(twin: LocalTwin, path: Path, sku: str, quantity: int) -> Placed:
+    response, body, key = order_cart(twin, sku, quantity, path.payment_token)
     if response.status != 202:
         raise RuntimeError(f"order for path {path.name} refused: {response.status} {response.body}")
     placed = Placed(path.name, response.json["order_id"], sku, quantity, path.decision)

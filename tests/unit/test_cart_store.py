@@ -127,3 +127,27 @@ def test_delete_respects_version_and_expiry(store: CartStore, clock: Clock) -> N
 def test_merge_line_adds_to_existing_quantity() -> None:
     assert merge_line({"A-1": 2}, "A-1", 3) == {"A-1": 5}
     assert merge_line({}, "B-2", 1) == {"B-2": 1}
+
+
+def test_unversioned_adds_back_off_between_conflicts_and_never_overwrite(table: object, clock: Clock) -> None:
+    """A rival writer bumps the cart before each of our first two writes; we wait a growing,
+    jittered moment before each re-read, and the third attempt lands on top of the rival's."""
+    sleeps: list[float] = []
+    rival = CartStore(table, ttl_seconds=TTL, clock=clock)
+    store = CartStore(table, ttl_seconds=TTL, clock=clock, sleep=sleeps.append)
+    rival.put("hot", {"SKU-1": 1}, None)
+    original_put = CartStore.put
+    interference = iter([True, True])
+
+    def put_after_a_rival(self: CartStore, cart_id: str, items: dict, expected_version: int | None) -> object:
+        if self is store and next(interference, False):
+            current = rival.get(cart_id)
+            original_put(rival, cart_id, {**current.items, "SKU-R": 1}, current.version)
+        return original_put(self, cart_id, items, expected_version)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CartStore, "put", put_after_a_rival)
+        cart = store.add_item("hot", "SKU-1", 1, None)
+    assert cart.items == {"SKU-1": 2, "SKU-R": 1} and cart.version == 4
+    assert len(sleeps) == 2
+    assert 0.0025 <= sleeps[0] <= 0.005 and 0.005 <= sleeps[1] <= 0.010, sleeps
