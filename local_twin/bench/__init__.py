@@ -42,7 +42,7 @@ def run_bench(build_dir: Path) -> int:
                 lambda: sections.hit_ratio(twin, shop),
             ),
             ("concurrency: 8 workers x 200 increments on one cart", lambda: sections.concurrency(twin)),
-            ("idempotency: order placement with and without it", lambda: sections.idempotency(shop)),
+            ("idempotency: what the layer adds to each order placement", lambda: sections.idempotency(shop)),
             ("workflow: transitions, end to end, cost", lambda: sections.workflow(twin)),
             (
                 "cold start: handler imports vs bare boto3, 7 interleaved rounds",

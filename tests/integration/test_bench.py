@@ -95,3 +95,10 @@ def test_every_invocation_logs_lambdas_report_line(twin) -> None:
     fields = dict(field.split(": ", 1) for field in reports[-1].rstrip("\n").split("\t")[1:])
     assert set(fields) == {"Duration", "Billed Duration", "Memory Size", "Max Memory Used"}
     assert fields["Memory Size"].endswith(" MB") and int(fields["Max Memory Used"].removesuffix(" MB")) > 20
+
+
+def test_idempotency_time_is_measured_inside_real_placements(shop) -> None:
+    figures = sections.idempotency(shop, orders=3)
+    assert figures["idempotency.overhead_ms"] > 0
+    assert 0 < figures["idempotency.overhead_share"] < 1
+    assert shop.modules["checkout"].persistence.save_inprogress.__name__ == "save_inprogress", "restored"
