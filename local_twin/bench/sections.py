@@ -56,6 +56,9 @@ def _sku() -> str:
 
 
 def _put_product(shop: Shop, sku: str, price: int = 1_000, stock: int = 1_000) -> None:
+    """Creates a product and waits until the stream invalidator has handled its record: that
+    invalidation deletes the cached value, and would turn a measured hit into a miss."""
+    since_ms = int(time.time() * 1000)
     with quiet():
         response = shop.call(
             "PUT",
@@ -64,6 +67,7 @@ def _put_product(shop: Shop, sku: str, price: int = 1_000, stock: int = 1_000) -
         )
     if response["statusCode"] != 201:
         raise RuntimeError(f"bench product {sku} not created: {response}")
+    shop.twin.wait_for_stream_invalidation({sku}, since_ms)
 
 
 # ---- overheads over the raw client calls ---------------------------------------------------
