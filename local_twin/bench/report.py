@@ -77,7 +77,7 @@ def latency_chart(samples: dict[str, list[float]], path: Path) -> Path:
         [samples[name] for name in names], orientation="horizontal", tick_labels=names, showfliers=False
     )
     axis.set_xscale("log")
-    axis.set_xlabel("microseconds per call (median of each round; log scale)")
+    axis.set_xlabel("microseconds per call, one point per round (log scale)")
     axis.set_title("Latency per strategy, interleaved rounds on the twin")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

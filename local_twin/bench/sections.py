@@ -140,7 +140,16 @@ def overhead(shop: Shop, calls: int = 1_000) -> Results:
         )
         writes = interleaved({"store_write": store_write, "raw_update_item": raw_write}, ROUNDS, calls // 20)
         flush()
-    samples = {**cache, **reads, **writes}
+    labels = {
+        "cache_hit": "catalog hit (CachedCatalog.get)",
+        "raw_get": "raw redis GET",
+        "cache_hit_with_flush": "catalog hit + metrics flush",
+        "store_read": "cart store read",
+        "raw_get_item": "raw get_item",
+        "store_write": "cart store write",
+        "raw_update_item": "raw update_item",
+    }
+    samples = {labels[name]: values for name, values in {**cache, **reads, **writes}.items()}
     return {
         "overhead.cache_hit_vs_raw_get": ratio(cache, "cache_hit", "raw_get"),
         "overhead.cache_hit_with_flush_vs_raw_get": ratio(cache, "cache_hit_with_flush", "raw_get"),
