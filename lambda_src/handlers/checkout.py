@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from pydantic import BaseModel, ConfigDict, Field
 from shop import http, observability, validation
 from shop.errors import BusinessRuleViolation, ShopError
-from shop.orders import OrderStore
+from shop.orders import OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
 
 logger = Logger()
@@ -116,23 +116,36 @@ persistence = DynamoDBPersistenceLayer(
 )
 
 
+def _start_execution(order_id: str, needs_approval: bool) -> str:
+    """Starts the saga named after the order; a second start of that name gets the first's ARN."""
+    try:
+        return states.start_execution(
+            stateMachineArn=STATE_MACHINE_ARN,
+            name=order_id,
+            input=json.dumps({"order_id": order_id, "requires_approval": needs_approval}),
+        )["executionArn"]
+    except states.exceptions.ExecutionAlreadyExists:
+        # A previous attempt started it and then lost its reply (or timed out before recording it).
+        prefix, machine = STATE_MACHINE_ARN.rsplit(":stateMachine:", 1)
+        return f"{prefix}:execution:{machine}:{order_id}"
+
+
 @idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
 def place_order(request: dict[str, Any]) -> dict[str, Any]:
     items, total, needs_approval = store.price_cart(request["cart_id"], APPROVAL_THRESHOLD_CENTS)
-    order = store.create(items, total, request["payment_token"], needs_approval)
-    execution = states.start_execution(
-        stateMachineArn=STATE_MACHINE_ARN,
-        name=order.order_id,
-        input=json.dumps({"order_id": order.order_id, "requires_approval": needs_approval}),
-    )
-    store.record_execution(order.order_id, execution["executionArn"])
-    observability.count("WorkflowStarted", "stepfunctions")
+    order_id = order_id_for(request["idempotency_key"])
+    order = store.create(items, total, request["payment_token"], needs_approval, order_id=order_id)
+    execution_arn = order.execution_arn
+    if execution_arn is None:
+        execution_arn = _start_execution(order.order_id, order.requires_approval)
+        store.record_execution(order.order_id, execution_arn)
+        observability.count("WorkflowStarted", "stepfunctions")
     return {
         "order_id": order.order_id,
         "status": order.status,
-        "total_cents": total,
-        "requires_approval": needs_approval,
-        "execution_arn": execution["executionArn"],
+        "total_cents": order.total_cents,
+        "requires_approval": order.requires_approval,
+        "execution_arn": execution_arn,
     }
 
 
