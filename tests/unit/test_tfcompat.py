@@ -49,7 +49,7 @@ CASES: dict[str, tuple[str, str]] = {
         "      hash_key = x\n\n      range_key = global_secondary_index.value.sort_key\n    }\n",
     ),
     "lambda-durable_config": (
-        '  publish = local.publish\n'
+        "  publish = local.publish\n"
         '  dynamic "durable_config" {\n'
         "    for_each = var.durable_config == null ? [] : [var.durable_config]\n"
         "    content {\n"
