@@ -147,12 +147,12 @@ run "durable_function" {
   }
 
   assert {
-    condition = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).resources == toset(["arn:aws:lambda:eu-west-1:111122223333:function:unit:*"])
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).resources == toset(["arn:aws:lambda:eu-west-1:111122223333:function:unit:*"])
     error_message = "the role may checkpoint and read the state of its own function's durable executions (qualified ARN), nothing else"
   }
 
   assert {
-    condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).actions) == toset(["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"])
+    condition     = toset(one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).actions) == toset(["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"])
     error_message = "exactly the two actions the durable SDK calls"
   }
 }
