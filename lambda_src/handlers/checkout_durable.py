@@ -11,13 +11,17 @@ from typing import Annotated, Any
 
 import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from shop import durable_saga
+from shop import durable_saga, observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
 from shop.validation import ORDER_ID
 
+logger = Logger()
+tracer = Tracer(patch_modules=observability.TRACED_MODULES)
+metrics = Metrics()
 store = OrderStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
 
 
@@ -31,6 +35,12 @@ class SagaInput(BaseModel):
     requires_approval: bool
 
 
+# Powertools wraps the Lambda-facing function that durable_execution returns: each invocation
+# (the first, and every replay) logs, traces and flushes its metrics like any other handler.
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+@observability.flush_after_invocation
 @durable_execution
 def handler(event: Any, context: DurableContext) -> dict[str, Any]:
     try:
