@@ -67,6 +67,7 @@ class Order:
     execution_arn: str | None = None
     charge_id: str | None = None
     failure_cause: str | None = None
+    engine: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class Order:
             "execution_arn": self.execution_arn,
             "charge_id": self.charge_id,
             "failure_cause": self.failure_cause,
+            "engine": self.engine,
         }
 
 
@@ -98,6 +100,7 @@ def order_from_item(item: Mapping[str, Any]) -> Order:
         "execution_arn",
         "charge_id",
         "failure_cause",
+        "engine",
     }
     return Order(
         order_id=str(item["pk"]).removeprefix("ORDER#"),
@@ -109,6 +112,7 @@ def order_from_item(item: Mapping[str, Any]) -> Order:
         execution_arn=item.get("execution_arn"),
         charge_id=item.get("charge_id"),
         failure_cause=item.get("failure_cause"),
+        engine=item.get("engine"),
         extra={k: v for k, v in item.items() if k not in known},
     )
 
@@ -201,8 +205,14 @@ class OrderStore:
             return self.get(order.order_id)
         return order
 
-    def record_execution(self, order_id: str, execution_arn: str) -> None:
-        self._update(order_id, "execution_arn = :arn", {":arn": execution_arn}, operation="RecordExecution")
+    def record_execution(self, order_id: str, execution_arn: str, engine: str = "step-functions") -> None:
+        """The saga's execution and the engine running it: reads and approvals go to that engine."""
+        self._update(
+            order_id,
+            "execution_arn = :arn, engine = :engine",
+            {":arn": execution_arn, ":engine": engine},
+            operation="RecordExecution",
+        )
 
     def _update(
         self,
