@@ -51,6 +51,11 @@ class HttpResponse:
     def json(self) -> Any:
         return self.body
 
+    def describe(self) -> str:
+        """Status, body and, for a crashed function, its error: a 500's body alone says nothing."""
+        text = f"{self.status} {self.body}"
+        return f"{text} (function error: {self.function_error})" if self.function_error else text
+
 
 @dataclass
 class LocalTwin:

@@ -122,9 +122,11 @@ locals {
       timeout            = 10
       security_group_ids = []
       environment = {
-        POWERTOOLS_SERVICE_NAME  = "checkout"
-        ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
-        APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
+        POWERTOOLS_SERVICE_NAME   = "checkout"
+        ORDERS_STATE_MACHINE_ARN  = local.checkout_state_machine_arn
+        APPROVAL_THRESHOLD_CENTS  = tostring(var.approval_threshold_cents)
+        CHECKOUT_ENGINE           = var.checkout_engine
+        CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live"
       }
       stream_sources = {}
       policy_statements = [
@@ -154,6 +156,20 @@ locals {
           conditions = []
         },
         {
+          # Durable executions are invoked through the alias: an execution replays on its version.
+          sid        = "StartDurableCheckout"
+          actions    = ["lambda:InvokeFunction"]
+          resources  = ["${local.checkout_durable_arn}:live"]
+          conditions = []
+        },
+        {
+          # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...).
+          sid        = "ReadAndAnswerDurableCheckouts"
+          actions    = ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", "lambda:SendDurableExecutionCallbackSuccess", "lambda:SendDurableExecutionCallbackFailure"]
+          resources  = ["${local.checkout_durable_arn}:*"]
+          conditions = []
+        },
+        {
           # The workflow's key encrypts execution data; only Step Functions may use it for us.
           sid       = "ExecutionDataKey"
           actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -163,6 +179,27 @@ locals {
             { test = "StringEquals", variable = "kms:EncryptionContext:aws:states:stateMachineArn", values = [local.checkout_state_machine_arn] },
           ]
         },
+      ]
+    }
+
+    checkout_durable = {
+      description        = "The checkout saga as a Lambda durable function (checkout_engine = durable)"
+      handler            = "handlers.checkout_durable.handler"
+      timeout            = 30
+      security_group_ids = []
+      durable_config     = var.durable_checkout
+      environment = {
+        POWERTOOLS_SERVICE_NAME = "checkout-durable"
+      }
+      stream_sources = {}
+      policy_statements = [
+        {
+          sid        = "OrderItems"
+          actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
+        },
+        local.state_table_key,
       ]
     }
 
@@ -202,7 +239,9 @@ module "function" {
   log_retention_in_days = var.functions.log_retention_in_days
   log_level             = var.functions.log_level
   snap_start            = var.functions.snap_start
-  alias_name            = local.alias_name
+  # A durable function always gets an alias: its executions run on published versions.
+  alias_name            = try(each.value.durable_config, null) != null ? "live" : local.alias_name
+  durable_config        = try(each.value.durable_config, null)
   dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
   vpc                   = merge(local.function_vpc, { security_group_ids = each.value.security_group_ids })
   environment_variables = merge(local.common_environment, each.value.environment)

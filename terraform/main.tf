@@ -18,7 +18,10 @@ locals {
   # without depending on the workflow module, which itself depends on the functions.
   checkout_state_machine_name = "${local.name}-checkout"
   checkout_state_machine_arn  = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:stateMachine:${local.checkout_state_machine_name}"
-  checkout_executions_arn     = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.checkout_state_machine_name}:*"
+  # The durable checkout's name and alias, known before the function exists (checkout invokes it).
+  checkout_durable_name   = "${local.name}-checkout-durable"
+  checkout_durable_arn    = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${local.checkout_durable_name}"
+  checkout_executions_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.checkout_state_machine_name}:*"
 
   routes = {
     "GET /carts/{cart_id}"             = "cart"

@@ -86,6 +86,26 @@ variable "approval_threshold_cents" {
   }
 }
 
+variable "checkout_engine" {
+  description = "Which engine runs the checkout saga for new orders: step-functions (the state machine) or durable (the checkout-durable Lambda durable function). Both are deployed; an order keeps the engine it started on."
+  type        = string
+  default     = "step-functions"
+
+  validation {
+    condition     = contains(["step-functions", "durable"], var.checkout_engine)
+    error_message = "checkout_engine must be \"step-functions\" or \"durable\"."
+  }
+}
+
+variable "durable_checkout" {
+  description = "The durable checkout function's limits: execution_timeout (seconds, 1 to 31622400) bounds a whole saga including the wait for approval, like the state machine's TimeoutSeconds; retention_period (days, 1 to 90) is how long a closed execution's history stays readable for GET /orders/{id}."
+  type = object({
+    execution_timeout = optional(number, 172800)
+    retention_period  = optional(number, 14)
+  })
+  default = {}
+}
+
 variable "cart_ttl_seconds" {
   description = "How long an untouched cart lives (refreshed on every write)."
   type        = number

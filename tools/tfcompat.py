@@ -64,6 +64,14 @@ REWRITES: tuple[Rewrite, ...] = (
         ),
         replacement=r"range_key = \1",
     ),
+    Rewrite(
+        name="lambda-durable_config",
+        why="aws 6.x has aws_lambda_function's durable_config block (Lambda durable functions); 5.100 has none, so the copy drops it and the function is an ordinary one.",
+        pattern=re.compile(
+            r'[ \t]*dynamic\s+"durable_config"\s*\{\s*for_each\s*=[^\n]*\n\s*content\s*\{[^{}]*\}\s*\}[ \t]*\n'
+        ),
+        replacement="",
+    ),
 )
 
 

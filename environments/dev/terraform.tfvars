@@ -33,3 +33,6 @@ observability = {
   lambda_errors_max                 = 5
   alarm_subscribers                 = []
 }
+
+# dev runs new orders on the durable function, so the two engines are compared on real traffic before staging.
+checkout_engine = "durable"

@@ -39,3 +39,6 @@ observability = {
   lambda_errors_max                 = 0
   alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-oncall@example.com" }]
 }
+
+# staging and prod keep the state machine until dev's comparison says otherwise.
+checkout_engine = "step-functions"

@@ -20,6 +20,7 @@ module "shop" {
   cache                  = var.cache
   api                    = var.api
   observability          = var.observability
+  checkout_engine        = var.checkout_engine
   function_package_zip   = var.function_package_zip
   dependencies_layer_zip = var.dependencies_layer_zip
 }

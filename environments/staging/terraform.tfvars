@@ -32,3 +32,6 @@ observability = {
   lambda_errors_max                 = 1
   alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-staging-alerts@example.com" }]
 }
+
+# staging and prod keep the state machine until dev's comparison says otherwise.
+checkout_engine = "step-functions"

@@ -36,6 +36,12 @@ variable "observability" {
   default     = {}
 }
 
+variable "checkout_engine" {
+  description = "step-functions or durable: which engine runs new orders' checkout saga (see the stack's variable)."
+  type        = string
+  default     = "step-functions"
+}
+
 variable "function_package_zip" {
   description = "Written by `make build`; `make plan` passes it."
   type        = string

@@ -26,6 +26,19 @@ from shop.products import ProductStore, product_key
 
 STRATEGY = "dynamodb"
 MAX_ORDER_LINES = 50
+# Fixed forever: changing it would give every Idempotency-Key already used a second order id.
+ORDER_ID_NAMESPACE = uuid.UUID("5f0c3c1e-8d7a-4b8e-9a51-2a6f1d0c9e47")
+
+
+def order_id_for(idempotency_key: str) -> str:
+    """The order id an Idempotency-Key always maps to.
+
+    The idempotency record only guards a key while it lives; once its in-progress lock expires
+    (a Lambda timeout) a retry runs the whole placement again. Deriving the id, and with it the
+    execution name, from the key makes that re-run find the same order, and lets the workflow
+    engine refuse a second execution of the same name.
+    """
+    return str(uuid.uuid5(ORDER_ID_NAMESPACE, idempotency_key))
 
 
 class NotAwaitingApproval(ShopError):
@@ -54,6 +67,7 @@ class Order:
     execution_arn: str | None = None
     charge_id: str | None = None
     failure_cause: str | None = None
+    engine: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +80,7 @@ class Order:
             "execution_arn": self.execution_arn,
             "charge_id": self.charge_id,
             "failure_cause": self.failure_cause,
+            "engine": self.engine,
         }
 
 
@@ -85,6 +100,7 @@ def order_from_item(item: Mapping[str, Any]) -> Order:
         "execution_arn",
         "charge_id",
         "failure_cause",
+        "engine",
     }
     return Order(
         order_id=str(item["pk"]).removeprefix("ORDER#"),
@@ -96,6 +112,7 @@ def order_from_item(item: Mapping[str, Any]) -> Order:
         execution_arn=item.get("execution_arn"),
         charge_id=item.get("charge_id"),
         failure_cause=item.get("failure_cause"),
+        engine=item.get("engine"),
         extra={k: v for k, v in item.items() if k not in known},
     )
 
@@ -153,9 +170,21 @@ class OrderStore:
         return items, total, total > approval_threshold_cents
 
     def create(
-        self, items: dict[str, int], total_cents: int, payment_token: str, requires_approval: bool
+        self,
+        items: dict[str, int],
+        total_cents: int,
+        payment_token: str,
+        requires_approval: bool,
+        order_id: str | None = None,
     ) -> Order:
-        order = Order(str(uuid.uuid4()), "PENDING", items, total_cents, payment_token, requires_approval)
+        """A PENDING order; given an `order_id` that already exists, that order as stored.
+
+        The existing order wins over the new prices: it is the one a first attempt may have
+        started a saga for, and a saga must run over the lines it was started with.
+        """
+        order = Order(
+            order_id or str(uuid.uuid4()), "PENDING", items, total_cents, payment_token, requires_approval
+        )
         now = int(self._clock())
         item = {
             **order_key(order.order_id),
@@ -167,12 +196,23 @@ class OrderStore:
             "created_at": now,
             "updated_at": now,
         }
-        with observability.timed(observability.WRITE, STRATEGY, "CreateOrder"):
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        try:
+            with observability.timed(observability.WRITE, STRATEGY, "CreateOrder"):
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if order_id is None or not _is_condition_failure(error):
+                raise
+            return self.get(order.order_id)
         return order
 
-    def record_execution(self, order_id: str, execution_arn: str) -> None:
-        self._update(order_id, "execution_arn = :arn", {":arn": execution_arn}, operation="RecordExecution")
+    def record_execution(self, order_id: str, execution_arn: str, engine: str = "step-functions") -> None:
+        """The saga's execution and the engine running it: reads and approvals go to that engine."""
+        self._update(
+            order_id,
+            "execution_arn = :arn, engine = :engine",
+            {":arn": execution_arn, ":engine": engine},
+            operation="RecordExecution",
+        )
 
     def _update(
         self,

@@ -45,7 +45,7 @@ def _contended_increments(twin: LocalTwin, counter: Counter, cart_id: str) -> tu
                     succeeded += 1
                     break
                 if response.status != 409:
-                    raise RuntimeError(f"unexpected {response.status}: {response.body}")
+                    raise RuntimeError(f"unexpected {response.describe()}")
                 conflicts += 1
         return succeeded, conflicts
 

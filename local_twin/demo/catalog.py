@@ -111,9 +111,7 @@ class Workload:
     def _note_failure(self, method: str, response: Any) -> None:
         with self._lock:
             if len(self.failures) < 5:
-                self.failures.append(
-                    f"{method} {response.status} {response.body} {response.function_error or ''}"
-                )
+                self.failures.append(f"{method} {response.describe()}")
 
     def read(self, _: int = 0) -> None:
         response = self.twin.request("GET", f"/products/{sku_name(self.next_sku())}")
@@ -240,7 +238,7 @@ def create_and_cache(twin: LocalTwin, skus: list[str], price: int, stock: int = 
     for sku in skus:
         response = put_product(twin, sku, price, version=0, stock=stock)
         if response.status != 201:
-            raise RuntimeError(f"creating {sku}: {response.status} {response.body}")
+            raise RuntimeError(f"creating {sku}: {response.describe()}")
     twin.wait_for_stream_invalidation(set(skus), since, STREAM_DEADLINE_SECONDS)
     for sku in skus:
         for _ in range(2):
@@ -268,9 +266,7 @@ def stale_read_drill(twin: LocalTwin) -> dict[str, Any]:
         for sku in skus:
             response = put_product(twin, sku, 999, version=1)
             if response.status != 200:
-                raise RuntimeError(
-                    f"re-pricing {sku} while Redis was paused: {response.status} {response.body}"
-                )
+                raise RuntimeError(f"re-pricing {sku} while Redis was paused: {response.describe()}")
     resumed = moments["resumed"]
     reads: list[DrillRead] = []
     observed: float | None = None
@@ -319,7 +315,7 @@ def stock_visible_after_reservation_ms(twin: LocalTwin) -> list[float]:
     for sku in skus:
         placed, _, _ = order_cart(twin, sku)
         if placed.status != 202:
-            raise RuntimeError(f"placing an order for {sku}: {placed.status} {placed.body}")
+            raise RuntimeError(f"placing an order for {sku}: {placed.describe()}")
         orders.append(placed.json["order_id"])
         if not wait_until(lambda sku=sku: twin.product_stock(sku) == 99, 60, 0.005):
             raise RuntimeError(f"the saga did not reserve {sku} within 60 s")

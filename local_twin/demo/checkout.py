@@ -97,7 +97,7 @@ def order_cart(
 def _place(twin: LocalTwin, path: Path, sku: str, quantity: int) -> Placed:
     response, body, key = order_cart(twin, sku, quantity, path.payment_token)
     if response.status != 202:
-        raise RuntimeError(f"order for path {path.name} refused: {response.status} {response.body}")
+        raise RuntimeError(f"order for path {path.name} refused: {response.describe()}")
     placed = Placed(path.name, response.json["order_id"], sku, quantity, path.decision)
     for _ in range(RETRIES_PER_ORDER):
         retry = twin.request("POST", "/orders", json_body=body, headers=key)

@@ -42,6 +42,19 @@ data "aws_iam_policy_document" "this" {
     resources = ["*"]
   }
 
+  # What the durable SDK calls to checkpoint and to read state back on replay, per the Lambda
+  # guide's "Security and permissions for Lambda durable functions". Lambda authorizes these
+  # against the execution's ARN (function:name:qualifier/durable-execution/...), which only
+  # the qualified `:*` form matches.
+  dynamic "statement" {
+    for_each = var.durable_config == null ? [] : ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.function_name}:*"]
+    content {
+      sid       = "CheckpointOwnDurableExecutions"
+      actions   = ["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"]
+      resources = [statement.value]
+    }
+  }
+
   dynamic "statement" {
     for_each = var.dead_letter_queue.enabled ? [aws_sqs_queue.dead_letter[0].arn] : []
     content {

@@ -9,8 +9,9 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   create_key     = var.kms_key_arn == null
   kms_key_arn    = local.create_key ? aws_kms_key.this[0].arn : var.kms_key_arn
-  publish        = var.snap_start || var.alias_name != null
-  runtime_tag    = replace(var.runtime, ".", "")
+  # A durable execution replays on the version it started on, so durable functions always publish.
+  publish     = var.snap_start || var.alias_name != null || var.durable_config != null
+  runtime_tag = replace(var.runtime, ".", "")
 
   powertools_layer_arn = "arn:${local.partition}:lambda:${local.region}:${var.powertools_layer.account_id}:layer:AWSLambdaPowertoolsPythonV3-${local.runtime_tag}-${var.architecture}:${var.powertools_layer.version}"
   layers = concat(
@@ -45,6 +46,12 @@ resource "aws_sqs_queue" "dead_letter" {
   kms_master_key_id                 = local.kms_key_arn
   kms_data_key_reuse_period_seconds = 300
   tags                              = var.tags
+}
+
+# Lambda turns durable execution on only when it creates a function, so switching it on or off
+# must replace the function rather than attempt an update the API refuses.
+resource "terraform_data" "durable_mode" {
+  input = var.durable_config != null
 }
 
 resource "aws_lambda_function" "this" {
@@ -101,6 +108,15 @@ resource "aws_lambda_function" "this" {
     }
   }
 
+  # Only settable at creation: the API refuses to turn durable execution on for an existing function.
+  dynamic "durable_config" {
+    for_each = var.durable_config == null ? [] : [var.durable_config]
+    content {
+      execution_timeout = durable_config.value.execution_timeout
+      retention_period  = durable_config.value.retention_period
+    }
+  }
+
   dynamic "snap_start" {
     for_each = var.snap_start ? ["PublishedVersions"] : []
     content {
@@ -116,6 +132,10 @@ resource "aws_lambda_function" "this" {
     aws_iam_role_policy_attachment.vpc_access,
     aws_cloudwatch_log_group.this,
   ]
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.durable_mode]
+  }
 }
 
 resource "aws_lambda_alias" "this" {

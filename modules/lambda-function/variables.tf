@@ -275,6 +275,33 @@ variable "alias_name" {
   }
 }
 
+variable "durable_config" {
+  description = <<-EOT
+    Makes this a Lambda durable function: execution_timeout is the longest a whole durable execution may run, in seconds (1 to 31622400, 366 days); retention_period is how many days Lambda keeps a closed execution's history (1 to 90, default 14). null for an ordinary function.
+    Durable execution can only be turned on when the function is created: adding it to an existing function means replacing that function (a new name, or destroy and create). Executions are pinned to the published version they started on, so a durable function needs published versions and an alias (alias_name) for callers; the module publishes on every code change.
+  EOT
+  type = object({
+    execution_timeout = number
+    retention_period  = optional(number, 14)
+  })
+  default = null
+
+  validation {
+    condition     = var.durable_config == null || try(var.durable_config.execution_timeout >= 1 && var.durable_config.execution_timeout <= 31622400 && floor(var.durable_config.execution_timeout) == var.durable_config.execution_timeout, false)
+    error_message = "durable_config.execution_timeout must be a whole number of seconds from 1 to 31622400 (366 days)."
+  }
+
+  validation {
+    condition     = var.durable_config == null || try(var.durable_config.retention_period >= 1 && var.durable_config.retention_period <= 90 && floor(var.durable_config.retention_period) == var.durable_config.retention_period, false)
+    error_message = "durable_config.retention_period must be a whole number of days from 1 to 90."
+  }
+
+  validation {
+    condition     = var.durable_config == null || var.alias_name != null
+    error_message = "durable_config needs alias_name: durable executions run on published versions (an execution replays on the version it started on), so callers must invoke an alias, not $LATEST. Durable execution can also only be enabled when the function is created, not added to an existing one."
+  }
+}
+
 variable "code_signing_config_arn" {
   description = "Code signing configuration to enforce (AWS Signer). null when the pipeline does not sign."
   type        = string

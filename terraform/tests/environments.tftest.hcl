@@ -29,6 +29,7 @@ run "dev" {
   command = plan
 
   variables {
+    checkout_engine      = "durable"
     environment          = "dev"
     function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
     network = {
@@ -65,8 +66,13 @@ run "dev" {
   }
 
   assert {
-    condition     = alltrue([for function in module.function : function.qualifier == null])
+    condition     = alltrue([for key, function in module.function : function.qualifier == null if key != "checkout_durable"])
     error_message = "dev: no SnapStart, so API Gateway calls $LATEST and there is no alias"
+  }
+
+  assert {
+    condition     = module.function["checkout_durable"].qualifier == "live" && local.functions.checkout.environment.CHECKOUT_ENGINE == "durable" && local.functions.checkout.environment.CHECKOUT_DURABLE_FUNCTION == "shop-dev-checkout-durable:live"
+    error_message = "dev: checkout starts new orders on the durable function, through its alias (durable executions need published versions)"
   }
 
   assert {
@@ -89,6 +95,7 @@ run "staging" {
   command = plan
 
   variables {
+    checkout_engine      = "step-functions"
     environment          = "staging"
     function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
     network = {
@@ -119,6 +126,11 @@ run "staging" {
   }
 
   assert {
+    condition     = local.functions.checkout.environment.CHECKOUT_ENGINE == "step-functions" && module.function["checkout_durable"].qualifier == "live"
+    error_message = "staging: new orders still run on the state machine; the durable function is deployed beside it, behind its alias"
+  }
+
+  assert {
     condition     = toset(keys(module.http_api.integration_ids)) == toset([for role in values(local.routes) : "shop-staging-${replace(role, "_", "-")}:live"])
     error_message = "staging: one integration per function's live alias, keyed by function name and alias"
   }
@@ -143,6 +155,7 @@ run "prod" {
   command = plan
 
   variables {
+    checkout_engine      = "step-functions"
     environment          = "prod"
     function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
     network = {

@@ -50,3 +50,11 @@ def test_catalog_staleness_rules() -> None:
     ]
     missing = {k: v for k, v in CATALOG_OK.items() if k != "catalog.recovery.max_stale_ms"}
     assert broken_invariants(missing) == ["catalog.recovery.max_stale_ms <= 2000 (got None)"]
+
+
+def test_a_failed_call_names_the_function_error_the_demo_reports() -> None:
+    from local_twin.twin import HttpResponse
+
+    crashed = HttpResponse(500, {}, {"message": "Internal Server Error"}, "Unhandled")
+    assert "Unhandled" in crashed.describe() and "500" in crashed.describe()
+    assert HttpResponse(409, {}, {"error": "conflict"}).describe() == "409 {'error': 'conflict'}"

@@ -48,6 +48,19 @@ CASES: dict[str, tuple[str, str]] = {
         "    }\n",
         "      hash_key = x\n\n      range_key = global_secondary_index.value.sort_key\n    }\n",
     ),
+    "lambda-durable_config": (
+        "  publish = local.publish\n"
+        '  dynamic "durable_config" {\n'
+        "    for_each = var.durable_config == null ? [] : [var.durable_config]\n"
+        "    content {\n"
+        "      execution_timeout = durable_config.value.execution_timeout\n"
+        "      retention_period  = durable_config.value.retention_period\n"
+        "    }\n"
+        "  }\n"
+        "\n"
+        '  dynamic "snap_start" {\n',
+        '  publish = local.publish\n\n  dynamic "snap_start" {\n',
+    ),
 }
 
 # What each rewrite must leave alone: near misses of its pattern.
@@ -57,6 +70,7 @@ UNTOUCHED: dict[str, str] = {
     "mock-aws_region-region": 'mock_data "aws_caller_identity" {\n  defaults = { region = "eu-west-1" }\n}\n',
     "gsi-key_schema-hash": '"key_schema" = 1\nkey_schema {\n  attribute_name = "pk"\n  key_type       = "RANGE"\n}\n',
     "gsi-key_schema-range": 'dynamic "key_schema" {\n  for_each = var.keys\n  content {\n    attribute_name = key_schema.value\n  }\n}\n',
+    "lambda-durable_config": 'variable "durable_config" {\n  default = null\n}\nfor_each = var.durable_config == null ? [] : ["arn"]\n',
 }
 
 BY_NAME = {entry.name: entry for entry in tfcompat.REWRITES}
@@ -120,6 +134,7 @@ SIX_X_LINE = re.compile(
     r"|\bdata\.aws_region\.\w+\.region\b"
     r"|defaults\s*=\s*\{\s*region\s*="
     r'|key_schema|attribute_name\s*=|key_type\s*=\s*"(HASH|RANGE)"|^\s*for_each\s*=.*== null \? \[\]|^\s*content\s*\{\s*$|^\s*\}\s*$'
+    r"|durable_config|^\s*(execution_timeout|retention_period)\s*="
 )
 
 
@@ -145,6 +160,7 @@ def test_rewritten_tree_has_no_6x_forms(compat_tree: Path) -> None:
         assert not REGION_RENAMED.search(text), path
         assert "key_schema" not in text, path
         assert ">= 6.28" not in text, path
+        assert 'dynamic "durable_config"' not in text, path
 
 
 def test_rewritten_tree_changes_only_what_the_rewrites_match(compat_tree: Path) -> None:

@@ -15,7 +15,7 @@ from tools import build, deploy, tfrun
 def test_layer_leaves_out_what_the_runtime_ships() -> None:
     requirements = build.layer_requirements()
     names = [r.split("[")[0].split("=")[0] for r in requirements]
-    assert "boto3" not in names
+    assert "boto3" not in names and "aws-durable-execution-sdk-python" not in names
     assert "aws-lambda-powertools" in names and "pydantic" in names
     assert all("==" in r for r in requirements), "layer contents must be pinned"
 

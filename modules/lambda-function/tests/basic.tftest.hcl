@@ -130,6 +130,75 @@ run "secure_defaults" {
   }
 }
 
+run "durable_function" {
+  command = apply
+
+  variables {
+    function_name  = "unit"
+    package_path   = "./examples/basic/package.zip"
+    handler        = "app.handler"
+    alias_name     = "live"
+    durable_config = { execution_timeout = 900 }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.publish && terraform_data.durable_mode.input == true
+    error_message = "a durable function publishes versions, and its durable mode is tracked for replacement"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).resources == toset(["arn:aws:lambda:eu-west-1:111122223333:function:unit:*"])
+    error_message = "the role may checkpoint and read the state of its own function's durable executions (qualified ARN), nothing else"
+  }
+
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]).actions) == toset(["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"])
+    error_message = "exactly the two actions the durable SDK calls"
+  }
+}
+
+run "ordinary_function_has_no_durable_permissions" {
+  command = plan
+
+  variables {
+    function_name = "unit"
+    package_path  = "./examples/basic/package.zip"
+    handler       = "app.handler"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "CheckpointOwnDurableExecutions"]) == 0 && terraform_data.durable_mode.input == false
+    error_message = "without durable_config the role gets no durable execution permissions"
+  }
+}
+
+run "durable_function_needs_an_alias" {
+  command = plan
+
+  variables {
+    function_name  = "unit"
+    package_path   = "./examples/basic/package.zip"
+    handler        = "app.handler"
+    durable_config = { execution_timeout = 900 }
+  }
+
+  expect_failures = [var.durable_config]
+}
+
+run "durable_limits_are_checked" {
+  command = plan
+
+  variables {
+    function_name  = "unit"
+    package_path   = "./examples/basic/package.zip"
+    handler        = "app.handler"
+    alias_name     = "live"
+    durable_config = { execution_timeout = 31622401, retention_period = 91 }
+  }
+
+  expect_failures = [var.durable_config]
+}
+
 run "rejects_unsupported_runtime" {
   command = plan
 
