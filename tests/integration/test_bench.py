@@ -81,7 +81,10 @@ def test_hit_ratio_run_falls_back_through_an_outage_and_recovers(twin, shop) -> 
 
 def test_peak_memory_is_each_warm_workers_max_memory_used(twin, tmp_path) -> None:
     figures = sections.memory(twin, tmp_path, invocations=3)
-    assert set(figures) == {f"memory.peak_rss_mb.{key}" for key in twin.function_keys}
+    # Every function but the durable checkout, whose events only Lambda's durable runtime makes.
+    assert set(figures) == {
+        f"memory.peak_rss_mb.{key}" for key in twin.function_keys if key != "checkout_durable"
+    }
     assert all(isinstance(value, int) and 20 < value < 2_000 for value in figures.values())
 
 

@@ -18,6 +18,7 @@ def test_the_twin_was_applied_by_terraform(twin) -> None:
         "cart",
         "catalog",
         "checkout",
+        "checkout_durable",
         "order_steps",
     }
     deployed = {f["FunctionName"] for f in twin.client("lambda").list_functions()["Functions"]}
