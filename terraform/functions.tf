@@ -45,6 +45,15 @@ locals {
     resources = [module.state_table.kms_key_arn]
   }
 
+  # What the saga's steps do to orders and stock, whichever engine runs them (order-steps for Step
+  # Functions, checkout-durable for the durable function): one statement, so the two cannot drift.
+  saga_order_items = {
+    sid        = "OrderItems"
+    actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources  = [module.state_table.arn]
+    conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
+  }
+
   functions = {
     cache_invalidator = {
       description        = "Durable cache invalidation from the table's stream: every changed product, whoever wrote it"
@@ -193,12 +202,7 @@ locals {
       }
       stream_sources = {}
       policy_statements = [
-        {
-          sid        = "OrderItems"
-          actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-          resources  = [module.state_table.arn]
-          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
-        },
+        local.saga_order_items,
         local.state_table_key,
       ]
     }
@@ -213,12 +217,7 @@ locals {
       }
       stream_sources = {}
       policy_statements = [
-        {
-          sid        = "OrderItems"
-          actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-          resources  = [module.state_table.arn]
-          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
-        },
+        local.saga_order_items,
         local.state_table_key,
       ]
     }

@@ -22,21 +22,20 @@ TARGETS: dict[str, Target] = {
 }
 
 
+def covers(pattern: str, key: str) -> bool:
+    """A target's key is a figure's key, or ends in ".*" for every figure under that prefix."""
+    return key == pattern or (pattern.endswith(".*") and key.startswith(pattern[:-1]))
+
+
 def target_for(key: str) -> Target | None:
-    if key in TARGETS:
-        return TARGETS[key]
-    for pattern, target in TARGETS.items():
-        if pattern.endswith(".*") and key.startswith(pattern[:-1]):
-            return target
-    return None
+    return next((target for pattern, target in TARGETS.items() if covers(pattern, key)), None)
 
 
 def missed_targets(results: dict[str, Any]) -> list[str]:
     """Every target whose key was measured and missed, and every targeted key not measured."""
     missed = []
     for pattern, (rule, _) in TARGETS.items():
-        keys = [k for k in results if k == pattern or (pattern.endswith(".*") and k.startswith(pattern[:-1]))]
-        if not keys:
+        if not any(covers(pattern, key) for key in results):
             missed.append(f"{pattern} {rule} (not measured)")
     for key, value in results.items():
         target = target_for(key)

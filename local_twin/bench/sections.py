@@ -680,7 +680,7 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
                 handler=configuration["Handler"],
                 timeout_seconds=float(configuration["Timeout"]),
                 memory_mb=int(configuration["MemorySize"]),
-                environment={name: environment[name] for name in twin.function_environment(key)},
+                environment={name: environment[name] for name in configuration["Environment"]["Variables"]},
                 code=code,
             )
             result = None

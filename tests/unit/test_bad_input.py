@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import boto3
 import pytest
 from moto import mock_aws
 from shop import payments, validation
@@ -23,7 +22,12 @@ from shop.errors import InvalidInput
 from shop.products import ProductStore
 
 from local_twin.twin import http_api_event
-from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
+from tests.unit.handler_harness import (
+    FakeContext,
+    create_placeholder_state_machine,
+    create_state_table,
+    fresh_import,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = "bad-input-state"
@@ -52,12 +56,7 @@ def shop() -> Iterator[Shop]:
         patch.setenv("STATE_TABLE_NAME", TABLE)
         patch.setenv("CACHE_ENDPOINT", "127.0.0.1:1")  # nothing listens: invalidation just fails
         patch.setenv("CACHE_TIMEOUT_MS", "50")
-        machine = boto3.client("stepfunctions").create_state_machine(
-            name="checkout",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/checkout",
-        )
-        patch.setenv("ORDERS_STATE_MACHINE_ARN", machine["stateMachineArn"])
+        patch.setenv("ORDERS_STATE_MACHINE_ARN", create_placeholder_state_machine())
         table = create_state_table(TABLE)
         yield Shop(
             cart=fresh_import("handlers.cart").handler,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -21,7 +22,12 @@ from shop.orders import order_id_for
 from shop.products import ProductStore
 
 from local_twin.twin import http_api_event
-from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
+from tests.unit.handler_harness import (
+    FakeContext,
+    create_placeholder_state_machine,
+    create_state_table,
+    fresh_import,
+)
 
 TABLE = "idempotency-state"
 
@@ -50,20 +56,25 @@ class Checkout:
         return boto3.client("stepfunctions").list_executions(stateMachineArn=self.machine_arn)["executions"]
 
 
-@pytest.fixture
-def checkout() -> Iterator[Checkout]:
+@contextmanager
+def shop_with_a_cart(**environment: str) -> Iterator[tuple[Any, str]]:
+    """moto with the state table, a placeholder state machine, product SKU-1 and cart c1 holding
+    two of it; yields the table and the machine's ARN."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
-        patch.setenv("STATE_TABLE_NAME", TABLE)
-        machine = boto3.client("stepfunctions").create_state_machine(
-            name="checkout",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/checkout",
-        )
-        patch.setenv("ORDERS_STATE_MACHINE_ARN", machine["stateMachineArn"])
+        for name, value in {"STATE_TABLE_NAME": TABLE, **environment}.items():
+            patch.setenv(name, value)
+        machine_arn = create_placeholder_state_machine()
+        patch.setenv("ORDERS_STATE_MACHINE_ARN", machine_arn)
         table = create_state_table(TABLE)
         ProductStore(table).put("SKU-1", "Mug", 500, 5, 0)
         CartStore(table, ttl_seconds=3600).put("c1", {"SKU-1": 2}, None)
-        yield Checkout(fresh_import("handlers.checkout").handler, table, machine["stateMachineArn"])
+        yield table, machine_arn
+
+
+@pytest.fixture
+def checkout() -> Iterator[Checkout]:
+    with shop_with_a_cart() as (table, machine_arn):
+        yield Checkout(fresh_import("handlers.checkout").handler, table, machine_arn)
 
 
 def test_the_order_id_is_derived_from_the_key_and_is_a_valid_order_id() -> None:
@@ -127,22 +138,13 @@ DURABLE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:checkout-durable:1
 def durable_checkout() -> Iterator[tuple[Checkout, Any]]:
     from botocore.stub import Stubber
 
-    with pytest.MonkeyPatch.context() as patch, mock_aws():
-        patch.setenv("STATE_TABLE_NAME", TABLE)
-        patch.setenv("CHECKOUT_ENGINE", "durable")
-        patch.setenv("CHECKOUT_DURABLE_FUNCTION", "checkout-durable:live")
-        machine = boto3.client("stepfunctions").create_state_machine(
-            name="checkout",
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/checkout",
-        )
-        patch.setenv("ORDERS_STATE_MACHINE_ARN", machine["stateMachineArn"])
-        table = create_state_table(TABLE)
-        ProductStore(table).put("SKU-1", "Mug", 500, 5, 0)
-        CartStore(table, ttl_seconds=3600).put("c1", {"SKU-1": 2}, None)
+    with shop_with_a_cart(CHECKOUT_ENGINE="durable", CHECKOUT_DURABLE_FUNCTION="checkout-durable:live") as (
+        table,
+        machine_arn,
+    ):
         module = fresh_import("handlers.checkout")
         with Stubber(module.durable()) as stubber:
-            yield Checkout(module.handler, table, machine["stateMachineArn"]), stubber
+            yield Checkout(module.handler, table, machine_arn), stubber
             stubber.assert_no_pending_responses()
 
 
