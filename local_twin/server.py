@@ -21,8 +21,15 @@ import requests
 from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from local_twin import emulations, streams
+from local_twin.durable import (
+    DurableExecutionAlreadyStarted,
+    DurableExecutions,
+    is_durable_api,
+    is_handler_invocation,
+)
 from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests, environment_variables_for_worker
 
 LOOPBACK = "127.0.0.1"
@@ -35,16 +42,31 @@ class _RateExceeded(LambdaClientError):
         super().__init__("TooManyRequestsException", message)
 
 
-def install_local_invoke(pool: LambdaPool, substitutions: dict[str, str] | None = None) -> None:
+class _DurableExecutionAlreadyStarted(LambdaClientError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("DurableExecutionAlreadyStartedException", message)
+
+
+def install_local_invoke(
+    pool: LambdaPool, substitutions: dict[str, str] | None = None, durable: DurableExecutions | None = None
+) -> None:
     """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
 
     `substitutions` replaces the value of the named environment variables wherever a function
     has them: what Terraform configured for AWS (an ElastiCache endpoint with TLS) becomes
     what the twin runs (its redis-server on loopback). Lambda keeps Terraform's values.
+
+    An invoke that names a durable execution starts it on `durable`, which runs the handler
+    through this same endpoint, one invoke per replay.
     """
     substitutions = substitutions or {}
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        execution_name = request_headers.get("X-Amz-Durable-Execution-Name")
+        if durable is not None and execution_name and not is_handler_invocation(request_headers):
+            return start_durable(self, execution_name, body, request_headers, response_headers)
         event = json.loads(body) if body else {}
         spec = FunctionSpec(
             name=self.function_name,
@@ -79,7 +101,39 @@ def install_local_invoke(pool: LambdaPool, substitutions: dict[str, str] | None 
             response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(result.payload).encode("utf-8")
 
+    def start_durable(
+        self: Any, execution_name: str, body: str, request_headers: Any, response_headers: Any
+    ) -> bytes:
+        assert durable is not None
+        payload = body.decode() if isinstance(body, bytes) else (body or "{}")
+        try:
+            arn = durable.start(self.function_name, str(self.version), execution_name, payload)
+        except DurableExecutionAlreadyStarted as exc:
+            raise _DurableExecutionAlreadyStarted(str(exc)) from exc
+        response_headers["X-Amz-Durable-Execution-Arn"] = arn
+        response_headers["X-Amz-Executed-Version"] = str(self.version)
+        if request_headers.get("X-Amz-Invocation-Type") == "Event":
+            return b""
+        # A synchronous invoke of a durable function waits for the execution's end (15 minutes).
+        execution = durable.wait(arn, timeout_seconds=900)
+        if execution.get("Status") != "SUCCEEDED":
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(execution.get("Error") or {"ErrorMessage": execution.get("Status")}).encode()
+        return str(execution.get("Result") or "null").encode()
+
     lambda_models.LambdaFunction.invoke = invoke
+
+
+def install_durable_api(durable: DurableExecutions) -> None:
+    """The durable execution API (checkpoints, state, history, callbacks) on the moto port."""
+    original = DomainDispatcherApplication.__call__
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if is_durable_api(environ.get("PATH_INFO", "")):
+            return durable.forward(environ, start_response)
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = dispatch
 
 
 def install_dynamodb_isolation() -> None:
@@ -128,7 +182,9 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     pool = LambdaPool(
         environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
     )
-    install_local_invoke(pool, substitutions)
+    durable = DurableExecutions(endpoint, region)
+    install_durable_api(durable)
+    install_local_invoke(pool, substitutions, durable)
     install_dynamodb_isolation()
     emulations.install()
     stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
@@ -149,6 +205,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
                 break
     finally:
         stream_poller.stop()
+        durable.stop()
         pool.shutdown()
         server.stop()
 

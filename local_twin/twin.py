@@ -194,6 +194,24 @@ class LocalTwin:
     def state_machine_arn(self, key: str) -> str:
         return self.outputs.state_machine_arns[key]
 
+    @contextmanager
+    def checkout_engine(self, engine: str) -> Iterator[None]:
+        """New orders run on `engine` meanwhile, as Terraform's checkout_engine would make them:
+        the checkout function's CHECKOUT_ENGINE changes, and the stack's value comes back after."""
+        functions = self.client("lambda")
+        name = self.function_name("checkout")
+        applied = self.function_environment("checkout")
+        if applied.get("CHECKOUT_ENGINE") == engine:
+            yield
+            return
+        functions.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {**applied, "CHECKOUT_ENGINE": engine}}
+        )
+        try:
+            yield
+        finally:
+            functions.update_function_configuration(FunctionName=name, Environment={"Variables": applied})
+
     def function_environment(self, key: str) -> dict[str, str]:
         """A function's environment variables as Lambda holds them (set by Terraform)."""
         configuration = self.client("lambda").get_function_configuration(FunctionName=self.function_name(key))

@@ -220,7 +220,9 @@ def post_order(request: Annotated[PlaceOrder, Depends(place_order_request)]) -> 
 
 def _durable_history(execution_arn: str) -> tuple[str | None, list[str]]:
     """The durable execution's status and the steps it started, from Lambda's own history.
-    A retried step starts once per attempt; like Step Functions' entered states, it is listed once."""
+    A retried step starts once per attempt; like Step Functions' entered states, it is listed once.
+    Operations inside another (wait_for_callback's callback and submitter) belong to their parent,
+    as a state's task belongs to its state."""
     status = durable().get_durable_execution(DurableExecutionArn=execution_arn)["Status"]
     started: list[str] = []
     marker = None
@@ -232,7 +234,13 @@ def _durable_history(execution_arn: str) -> tuple[str | None, list[str]]:
         )
         for event in page["Events"]:
             name = event.get("Name")
-            if event["EventType"] in ("StepStarted", "ContextStarted") and name and name not in started:
+            top_level = "ParentId" not in event
+            if (
+                event["EventType"] in ("StepStarted", "ContextStarted")
+                and top_level
+                and name
+                and name not in started
+            ):
                 started.append(name)
         marker = page.get("NextMarker")
         if not marker:

@@ -29,19 +29,17 @@ from local_twin.bench.measure import count_round_trips, interleaved, median, rat
 from local_twin.demo.checkout import PRICE_CENTS, _place, _product, _settle, order_cart
 from local_twin.demo.checkout import Path as CheckoutPath
 from local_twin.packaging import LAMBDA_SOURCE, function_zip
+from local_twin.pricing import (
+    EXPRESS_MEMORY_GB,
+    EXPRESS_USD_PER_GB_SECOND,
+    EXPRESS_USD_PER_REQUEST,
+    PRICE_DATE,
+    STANDARD_USD_PER_TRANSITION,
+)
 from local_twin.twin import REGION, LocalTwin
 
 Results = dict[str, Any]
 ROUNDS = 7
-
-# Step Functions list prices (us-east-1), read from aws.amazon.com/step-functions/pricing on the
-# date below. Standard bills state transitions (retries included: each is one more); Express bills
-# requests and GB-seconds, the duration rounded up to 100 ms and the memory in 64 MB steps.
-PRICE_DATE = "2026-11-28"
-STANDARD_USD_PER_TRANSITION = 0.000025
-EXPRESS_USD_PER_REQUEST = 0.000001
-EXPRESS_USD_PER_GB_SECOND = 0.00001667
-EXPRESS_MEMORY_GB = 64 / 1024  # Express bills memory in 64 MB steps; the saga's state is small
 
 
 @contextlib.contextmanager

@@ -1,4 +1,10 @@
-"""Demo section: the checkout saga on Step Functions, every path, read back from execution history."""
+"""Demo section: the checkout saga on each engine, every path, read back from execution history.
+
+The same seven paths run twice: on Step Functions (moto's interpreter) and on the Lambda durable
+function (the durable execution SDK's local runner, `local_twin/durable.py`), switched the way an
+operator switches `checkout_engine`: by the checkout function's CHECKOUT_ENGINE. Both are metered
+from their own history the way each is billed, and printed side by side.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_twin import metrics
+from local_twin import metrics, pricing
 from local_twin.twin import HttpResponse, LocalTwin
 
 PRICE_CENTS = 2_500
 LARGE_PRICE_CENTS = 60_000  # two of these exceed the twin's approval threshold
 CLIENTS = 8
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "STOPPED"}
+ENGINES = {"step-functions": "checkout", "durable": "checkout.durable"}  # engine: summary prefix
+# Durable operations, as metered: the start, every step attempt, wait, context and callback.
+DURABLE_OPERATION_EVENTS = {
+    "ExecutionStarted",
+    "StepStarted",
+    "WaitStarted",
+    "ContextStarted",
+    "CallbackStarted",
+    "ChainedInvokeStarted",
+}
 
 
 @dataclass
@@ -51,6 +67,76 @@ class Placed:
     execution_status: str = ""
     duration_ms: float | None = None
     retry_order_ids: list[str | None] = field(default_factory=list)
+    engine: str = ""
+    billed_units: int = 0  # Step Functions: state transitions; durable: durable operations
+    lambda_requests: int = 0  # the invocations the engine made: order-steps tasks, or replays
+    bytes_written: int = 0  # durable checkpoints' payloads (billed per GB written and retained)
+
+
+@dataclass(frozen=True)
+class Metering:
+    duration_ms: float | None
+    billed_units: int
+    lambda_requests: int
+    bytes_written: int = 0
+
+
+def _step_functions_metering(twin: LocalTwin, execution_arn: str) -> Metering:
+    states = twin.client("stepfunctions")
+    execution = states.describe_execution(executionArn=execution_arn)
+    events: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = states.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    kinds = Counter(event["type"] for event in events)
+    entered = sum(count for kind, count in kinds.items() if kind.endswith("StateEntered"))
+    # Every task attempt is scheduled once; an attempt after the first is a retry, billed as one
+    # more transition.
+    retries = kinds["TaskScheduled"] - kinds["TaskStateEntered"]
+    return Metering(
+        (execution["stopDate"] - execution["startDate"]).total_seconds() * 1000,
+        entered + retries,
+        kinds["TaskScheduled"],
+    )
+
+
+def _payload_bytes(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(
+            len(str(item).encode()) if key == "Payload" else _payload_bytes(item)
+            for key, item in value.items()
+        )
+    return 0
+
+
+def _durable_metering(twin: LocalTwin, execution_arn: str) -> Metering:
+    functions = twin.client("lambda")
+    execution = functions.get_durable_execution(DurableExecutionArn=execution_arn)
+    events: list[dict[str, Any]] = []
+    marker = None
+    while True:
+        page = functions.get_durable_execution_history(
+            DurableExecutionArn=execution_arn,
+            IncludeExecutionData=True,
+            **({"Marker": marker} if marker else {}),
+        )
+        events += page["Events"]
+        marker = page.get("NextMarker")
+        if not marker:
+            break
+    end = execution.get("EndTimestamp")
+    return Metering(
+        (end - execution["StartTimestamp"]).total_seconds() * 1000 if end else None,
+        sum(1 for event in events if event["EventType"] in DURABLE_OPERATION_EVENTS),
+        sum(1 for event in events if event["EventType"] == "InvocationCompleted"),
+        sum(_payload_bytes(event) for event in events),
+    )
 
 
 def _product(twin: LocalTwin, stock: int, price: int) -> str:
@@ -130,18 +216,25 @@ def _settle(twin: LocalTwin, order: Placed) -> Placed:
         if state["status"] == "AWAITING_APPROVAL":
             twin.request("POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision})
     _until(lambda: read()["execution_status"] in TERMINAL, lambda: str(state))
-    order.status, order.execution_status, order.history = (
+    order.status, order.execution_status, order.history, order.engine = (
         state["status"],
         state["execution_status"],
         state["history"],
+        state["engine"],
     )
-    execution = twin.client("stepfunctions").describe_execution(executionArn=state["execution_arn"])
-    order.duration_ms = (execution["stopDate"] - execution["startDate"]).total_seconds() * 1000
+    meter = _durable_metering if order.engine == "durable" else _step_functions_metering
+    metering = meter(twin, state["execution_arn"])
+    order.duration_ms = metering.duration_ms
+    order.billed_units, order.lambda_requests, order.bytes_written = (
+        metering.billed_units,
+        metering.lambda_requests,
+        metering.bytes_written,
+    )
     return order
 
 
-def _print_paths(orders: list[Placed]) -> None:
-    print("\n  checkout paths (states visited, from each execution's history):")
+def _print_paths(engine: str, orders: list[Placed]) -> None:
+    print(f"\n  checkout paths on {engine} (steps, from each execution's own history):")
     for path in PATHS:
         mine = [o for o in orders if o.path == path.name]
         outcomes = Counter(o.status for o in mine)
@@ -150,42 +243,116 @@ def _print_paths(orders: list[Placed]) -> None:
         print(f"    {path.name:<18} {len(mine):>3} orders  {outcome_text:<26} {common_history}")
 
 
-def run(twin: LocalTwin) -> dict[str, Any]:
+def execution_names(twin: LocalTwin, engine: str) -> list[str]:
+    """The names of the engine's executions (an order's id names its execution on both)."""
+    if engine == "durable":
+        functions = twin.client("lambda")
+        names: list[str] = []
+        marker = None
+        while True:
+            page = functions.list_durable_executions_by_function(
+                FunctionName=twin.function_name("checkout_durable"), **({"Marker": marker} if marker else {})
+            )
+            names += [e["DurableExecutionName"] for e in page["DurableExecutions"]]
+            marker = page.get("NextMarker")
+            if not marker:
+                return names
+    machine = twin.state_machine_arn("checkout")
+    executions = twin.client("stepfunctions").list_executions(stateMachineArn=machine, maxResults=1000)
+    return [e["name"] for e in executions["executions"]]
+
+
+def _mean(values: list[int]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def run_engine(twin: LocalTwin, engine: str) -> dict[str, Any]:
+    """Every path on one engine; the summary's keys under that engine's prefix."""
+    prefix = ENGINES[engine]
     started_ms = int(time.time() * 1000)
     planned = _plan(twin)
     skus = sorted({sku for _, sku, _ in planned})
     stock_before = sum(twin.product_stock(sku) for sku in skus)
-    with ThreadPoolExecutor(CLIENTS) as pool:
+    with twin.checkout_engine(engine), ThreadPoolExecutor(CLIENTS) as pool:
         placed = list(pool.map(lambda plan: _place(twin, *plan), planned))
         settled = list(pool.map(lambda order: _settle(twin, order), placed))
     stock_after = sum(twin.product_stock(sku) for sku in skus)
     confirmed = [o for o in settled if o.status == "CONFIRMED"]
-    _print_paths(settled)
+    _print_paths(engine, settled)
     checkout_points = metrics.emf_points(twin.function_log("checkout", since_ms=started_ms))
-    machine = twin.state_machine_arn("checkout")
-    executions = twin.client("stepfunctions").list_executions(stateMachineArn=machine, maxResults=1000)[
-        "executions"
-    ]
     ours = {o.order_id for o in settled}
+    started_here = [name for name in execution_names(twin, engine) if name in ours]
+    units = [o.billed_units for o in settled]
+    requests = [o.lambda_requests for o in settled]
+    if engine == "durable":
+        per_order_usd = pricing.durable_order_usd(
+            _mean(units), _mean(requests), _mean([o.bytes_written for o in settled])
+        )
+        units_key = "durable_operations_per_order"
+    else:
+        per_order_usd = pricing.step_functions_order_usd(_mean(units), _mean(requests))
+        units_key = "state_transitions_per_order"
     return {
-        "checkout.orders": len(settled),
-        "checkout.confirmed": len(confirmed),
-        "checkout.compensated": sum(
+        f"{prefix}.engine": engine,
+        f"{prefix}.orders": len(settled),
+        f"{prefix}.confirmed": len(confirmed),
+        f"{prefix}.compensated": sum(
             1 for o in settled if o.status == "FAILED" and "ReleaseInventory" in o.history
         ),
-        "checkout.inventory_drift": stock_before - sum(o.quantity for o in confirmed) - stock_after,
-        "checkout.executions_in_terminal_state": sum(1 for o in settled if o.execution_status in TERMINAL),
-        "checkout.state_transitions_per_order.p50": metrics.percentile(
-            [len(o.history) for o in settled], 0.5
-        ),
-        "checkout.end_to_end_ms.p50": metrics.percentile(
+        f"{prefix}.inventory_drift": stock_before - sum(o.quantity for o in confirmed) - stock_after,
+        f"{prefix}.executions_in_terminal_state": sum(1 for o in settled if o.execution_status in TERMINAL),
+        f"{prefix}.steps_per_order.p50": metrics.percentile([len(o.history) for o in settled], 0.5),
+        f"{prefix}.{units_key}.p50": metrics.percentile(units, 0.5),
+        f"{prefix}.lambda_invocations_per_order.p50": metrics.percentile(requests, 0.5),
+        f"{prefix}.end_to_end_ms.p50": metrics.percentile(
             [o.duration_ms for o in settled if o.duration_ms is not None], 0.5
         ),
-        "checkout.workflows_started": int(sum(metrics.select(checkout_points, "WorkflowStarted"))),
-        "checkout.client_retries": sum(len(o.retry_order_ids) for o in settled),
-        "checkout.idempotent_replays": int(sum(metrics.select(checkout_points, "IdempotentReplay"))),
-        "checkout.duplicate_executions": sum(1 for e in executions if e["name"] in ours) - len(ours),
-        "checkout.retries_answered_with_the_same_order": sum(
+        f"{prefix}.cost_per_1k_orders_usd": round(1_000 * per_order_usd, 4),
+        f"{prefix}.workflows_started": int(sum(metrics.select(checkout_points, "WorkflowStarted"))),
+        f"{prefix}.client_retries": sum(len(o.retry_order_ids) for o in settled),
+        f"{prefix}.idempotent_replays": int(sum(metrics.select(checkout_points, "IdempotentReplay"))),
+        f"{prefix}.duplicate_executions": len(started_here) - len(ours),
+        f"{prefix}.retries_answered_with_the_same_order": sum(
             1 for o in settled for retried in o.retry_order_ids if retried == o.order_id
         ),
     }
+
+
+SIDE_BY_SIDE = [
+    ("orders", "orders"),
+    ("confirmed", "confirmed"),
+    ("compensated", "compensated"),
+    ("inventory drift (must be 0)", "inventory_drift"),
+    ("end-to-end p50 (ms)", "end_to_end_ms.p50"),
+    ("billed units per order, p50", ("state_transitions_per_order.p50", "durable_operations_per_order.p50")),
+    ("Lambda invocations per order, p50", "lambda_invocations_per_order.p50"),
+    ("cost per 1,000 orders (USD)", "cost_per_1k_orders_usd"),
+]
+
+
+def side_by_side(results: dict[str, Any]) -> list[str]:
+    """The two engines' figures as a table, one row per measure."""
+    engines = [engine for engine, prefix in ENGINES.items() if f"{prefix}.orders" in results]
+    lines = [f"    {'':<36}" + "".join(f"{engine:>18}" for engine in engines)]
+    for label, suffix in SIDE_BY_SIDE:
+        cells = []
+        for index, engine in enumerate(engines):
+            key = suffix[index] if isinstance(suffix, tuple) else suffix
+            value = results.get(f"{ENGINES[engine]}.{key}")
+            cells.append(f"{value:>18,.4f}" if isinstance(value, float) else f"{value!s:>18}")
+        lines.append(f"    {label:<36}" + "".join(cells))
+    lines.append(
+        f"    billed units: Step Functions state transitions, durable operations; prices us-east-1, "
+        f"read {pricing.PRICE_DATE}; Lambda duration left out (the twin's durations are not Lambda's)"
+    )
+    return lines
+
+
+def run(twin: LocalTwin) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for engine in ENGINES:
+        results.update(run_engine(twin, engine))
+    results["checkout.price_date"] = pricing.PRICE_DATE
+    print("\n  the saga on both engines, side by side (the same paths, the same orders):")
+    print("\n".join(side_by_side(results)))
+    return results

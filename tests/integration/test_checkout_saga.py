@@ -1,15 +1,63 @@
-"""The checkout saga on the twin: Step Functions executions running the real handlers."""
+"""The checkout saga on the twin, on both engines, with the same assertions: Step Functions
+executions and Lambda durable executions, each running the real handlers."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from local_twin.demo.checkout import TERMINAL, execution_names
+
 pytestmark = pytest.mark.twin
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+SAGA_STEPS = ["ValidateOrder", "ReserveInventory", "WaitForApproval", "ChargePayment", "ConfirmOrder"]
+# Each engine's own names beyond the saga's steps: the state machine's Choice and Succeed states.
+HAPPY_HISTORY = {
+    "step-functions": [
+        "ValidateOrder",
+        "ReserveInventory",
+        "NeedsApproval",
+        "ChargePayment",
+        "ConfirmOrder",
+        "OrderConfirmed",
+    ],
+    "durable": ["ValidateOrder", "ReserveInventory", "ChargePayment", "ConfirmOrder"],
+}
+
+
+@pytest.fixture(scope="module", autouse=True, params=["step-functions", "durable"])
+def engine(request, twin) -> Iterator[str]:
+    """Every test in this module runs on each engine, switched as checkout_engine switches it."""
+    with twin.checkout_engine(request.param):
+        yield request.param
+
+
+def durable_events(twin, execution_arn: str) -> list[dict]:
+    functions = twin.client("lambda")
+    events, marker = [], None
+    while True:
+        page = functions.get_durable_execution_history(
+            DurableExecutionArn=execution_arn, **({"Marker": marker} if marker else {})
+        )
+        events += page["Events"]
+        marker = page.get("NextMarker")
+        if not marker:
+            return events
+
+
+def failed_attempts(twin, engine: str, execution_arn: str, step: str) -> int:
+    """How many times a step failed and the engine went on (retried or caught), from its history."""
+    if engine == "durable":
+        return sum(
+            1
+            for e in durable_events(twin, execution_arn)
+            if e["EventType"] == "StepFailed" and e["Name"] == step
+        )
+    history = twin.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=500)
+    return sum(1 for e in history["events"] if e["type"] == "TaskFailed")
 
 
 def new_sku() -> str:
@@ -55,20 +103,19 @@ def wait_for(twin, order_id: str, order_status: str | None = None, timeout: floa
         time.sleep(0.3)
 
 
-def test_happy_path_confirms_and_decrements_stock_once(twin) -> None:
+def test_happy_path_confirms_and_decrements_stock_once(twin, engine: str) -> None:
     sku = make_product(twin, stock=5)
     response = place(twin, make_cart(twin, {sku: 2}))
     assert response.status == 202
     order = wait_for(twin, response.json["order_id"])
-    assert (order["status"], order["execution_status"]) == ("CONFIRMED", "SUCCEEDED")
-    assert order["history"] == [
+    assert (order["status"], order["execution_status"], order["engine"]) == ("CONFIRMED", "SUCCEEDED", engine)
+    assert [step for step in order["history"] if step in SAGA_STEPS] == [
         "ValidateOrder",
         "ReserveInventory",
-        "NeedsApproval",
         "ChargePayment",
         "ConfirmOrder",
-        "OrderConfirmed",
     ]
+    assert order["history"] == HAPPY_HISTORY[engine]
     assert twin.product_stock(sku) == 3
 
 
@@ -81,15 +128,13 @@ def test_decline_compensates(twin) -> None:
     assert twin.product_stock(sku) == 5
 
 
-def test_transient_failures_are_retried_then_succeed(twin) -> None:
+def test_transient_failures_are_retried_then_succeed(twin, engine: str) -> None:
     sku = make_product(twin, stock=5)
     order = wait_for(twin, place(twin, make_cart(twin, {sku: 1}), "tok_transient_2").json["order_id"])
     assert order["status"] == "CONFIRMED"
-    history = twin.client("stepfunctions").get_execution_history(
-        executionArn=order["execution_arn"], maxResults=500
+    assert failed_attempts(twin, engine, order["execution_arn"], "ChargePayment") == 2, (
+        "two transient failures, each retried"
     )
-    failed_attempts = [e for e in history["events"] if e["type"] == "TaskFailed"]
-    assert len(failed_attempts) == 2, "two transient failures, each retried"
     assert twin.product_stock(sku) == 4
 
 
@@ -133,22 +178,23 @@ def test_large_orders_wait_for_approval(twin, decision: str, final: str, stock_a
     assert twin.product_stock(sku) == stock_after
 
 
-def executions(twin) -> int:
-    machine = twin.state_machine_arn("checkout")
-    return len(
-        twin.client("stepfunctions").list_executions(stateMachineArn=machine, maxResults=1000)["executions"]
-    )
+@pytest.fixture
+def executions(twin, engine: str):
+    return lambda: len(execution_names(twin, engine))
 
 
-def test_idempotent_replay_starts_no_second_execution(twin) -> None:
+def test_idempotent_replay_starts_no_second_execution(twin, engine: str, executions) -> None:
     sku = make_product(twin, stock=5)
     cart = make_cart(twin, {sku: 1})
     key = "idem-" + uuid.uuid4().hex
     first = place(twin, cart, key=key)
-    before = executions(twin)
+    before = executions()
     replay = place(twin, cart, key=key)
     assert replay.status == 202 and replay.json == first.json
-    assert executions(twin) == before
+    assert executions() == before
+    assert execution_names(twin, engine).count(first.json["order_id"]) == 1, (
+        "one execution, named after the order"
+    )
     reused = twin.request(
         "POST",
         "/orders",
@@ -171,8 +217,8 @@ def test_idempotent_replay_starts_no_second_execution(twin) -> None:
         ({"cart_id": "no-such-cart", "payment_token": "tok_ok"}, None, 404),
     ],
 )
-def test_bad_orders_are_4xx_and_start_nothing(twin, body, headers, status) -> None:
-    before = executions(twin)
+def test_bad_orders_are_4xx_and_start_nothing(twin, executions, body, headers, status) -> None:
+    before = executions()
     response = twin.request(
         "POST",
         "/orders",
@@ -181,17 +227,17 @@ def test_bad_orders_are_4xx_and_start_nothing(twin, body, headers, status) -> No
     )
     assert response.status == status, response.body
     assert set(response.json) >= {"error", "message"}
-    assert executions(twin) == before
+    assert executions() == before
 
 
-def test_empty_cart_is_422_and_starts_nothing(twin) -> None:
-    before = executions(twin)
+def test_empty_cart_is_422_and_starts_nothing(twin, executions) -> None:
+    before = executions()
     sku = make_product(twin, stock=1)
     cart = make_cart(twin, {sku: 1})
     twin.request("PUT", f"/carts/{cart}", json_body={"items": {}, "version": 1})
     response = place(twin, cart)
     assert response.status == 422
-    assert executions(twin) == before
+    assert executions() == before
 
 
 def test_unknown_order_and_bad_order_id(twin) -> None:

@@ -86,15 +86,22 @@ def test_catalog_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPat
     assert 0 < results["catalog.stock_visible_after_reservation_ms.p99"] <= 2000
 
 
-CHECKOUT_KEYS = {
-    "checkout.orders",
-    "checkout.confirmed",
-    "checkout.compensated",
-    "checkout.inventory_drift",
-    "checkout.executions_in_terminal_state",
-    "checkout.state_transitions_per_order.p50",
-    "checkout.end_to_end_ms.p50",
+ENGINE_KEYS = {
+    "orders",
+    "confirmed",
+    "compensated",
+    "inventory_drift",
+    "executions_in_terminal_state",
+    "end_to_end_ms.p50",
+    "lambda_invocations_per_order.p50",
+    "cost_per_1k_orders_usd",
 }
+CHECKOUT_KEYS = (
+    {f"checkout.{key}" for key in ENGINE_KEYS}
+    | {f"checkout.durable.{key}" for key in ENGINE_KEYS}
+    | {"checkout.state_transitions_per_order.p50", "checkout.durable.durable_operations_per_order.p50"}
+    | {"checkout.price_date"}
+)
 
 
 def test_checkout_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,4 +120,18 @@ def test_checkout_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPa
         results["checkout.idempotent_replays"]
         == results["checkout.client_retries"]
         == results["checkout.orders"]
+    )
+    # The durable engine, the same paths and the same outcomes.
+    for key in ("orders", "confirmed", "compensated", "client_retries", "idempotent_replays"):
+        assert results[f"checkout.durable.{key}"] == results[f"checkout.{key}"], key
+    assert results["checkout.durable.engine"] == "durable"
+    # A happy order is 6 transitions on Step Functions and 5 operations (start + 4 steps) durable;
+    # the mix's p50 is at least that.
+    assert results["checkout.state_transitions_per_order.p50"] >= 6
+    assert results["checkout.durable.durable_operations_per_order.p50"] >= 5
+    assert results["checkout.durable.lambda_invocations_per_order.p50"] >= 1
+    assert results["checkout.lambda_invocations_per_order.p50"] >= 4
+    assert (
+        results["checkout.cost_per_1k_orders_usd"] > 0
+        and results["checkout.durable.cost_per_1k_orders_usd"] > 0
     )

@@ -205,6 +205,7 @@ def test_get_order_reads_the_durable_history_and_approval_answers_the_callback(
                 _event(2, "StepStarted", "ReserveInventory"),
                 _event(3, "StepStarted", "ReserveInventory"),
                 _event(4, "ContextStarted", "WaitForApproval"),
+                {**_event(5, "StepStarted", "WaitForApproval submitter"), "ParentId": "op-4"},
             ]
         },
         {"DurableExecutionArn": arn, "IncludeExecutionData": False},
