@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 from aws_durable_execution_sdk_python_testing.invoker import INVOCATION_MARKER_HEADER
 from aws_durable_execution_sdk_python_testing.runner import WebRunner, WebRunnerConfig
+from aws_durable_execution_sdk_python_testing.threads import DaemonThreadPool
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 
 LOOPBACK = "127.0.0.1"
@@ -73,7 +74,13 @@ class _Started:
 class DurableExecutions:
     """The runner, bound to a free loopback port, driving handlers through `lambda_endpoint`."""
 
-    def __init__(self, lambda_endpoint: str, region: str, invocation_timeout_seconds: int = 900) -> None:
+    def __init__(
+        self,
+        lambda_endpoint: str,
+        region: str,
+        invocation_concurrency: int,
+        invocation_timeout_seconds: int = 900,
+    ) -> None:
         # The runner signs its invokes with the default credential chain; the twin takes any key.
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(name, "testing")
@@ -86,6 +93,15 @@ class DurableExecutions:
             )
         )
         self._runner.start()
+        # The runner invokes handlers on a pool the size of a ThreadPoolExecutor's default
+        # (cpu_count + 4: six on two cores), which would queue executions well below the
+        # concurrency the twin gives each function. Sized to that, the function's own limit
+        # decides, as Lambda's does. Replaced before the runner has invoked anything.
+        executor = self._runner._executor
+        assert executor is not None
+        executor._invocation_pool = DaemonThreadPool(
+            max_workers=invocation_concurrency, thread_name_prefix="durable-invocation"
+        )
         # The runner binds the port it is given; port 0 lets the OS pick a free one, which
         # only the server object knows.
         self.port: int = self._runner._server.server_address[1]  # type: ignore[union-attr]

@@ -30,7 +30,13 @@ from local_twin.durable import (
     is_durable_api,
     is_handler_invocation,
 )
-from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests, environment_variables_for_worker
+from local_twin.lambda_pool import (
+    DEFAULT_MAX_ENVIRONMENTS,
+    FunctionSpec,
+    LambdaPool,
+    TooManyRequests,
+    environment_variables_for_worker,
+)
 
 LOOPBACK = "127.0.0.1"
 
@@ -182,7 +188,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     pool = LambdaPool(
         environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
     )
-    durable = DurableExecutions(endpoint, region)
+    durable = DurableExecutions(endpoint, region, invocation_concurrency=DEFAULT_MAX_ENVIRONMENTS)
     install_durable_api(durable)
     install_local_invoke(pool, substitutions, durable)
     install_dynamodb_isolation()

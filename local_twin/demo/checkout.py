@@ -339,7 +339,10 @@ def side_by_side(results: dict[str, Any]) -> list[str]:
         for index, engine in enumerate(engines):
             key = suffix[index] if isinstance(suffix, tuple) else suffix
             value = results.get(f"{ENGINES[engine]}.{key}")
-            cells.append(f"{value:>18,.4f}" if isinstance(value, float) else f"{value!s:>18}")
+            if isinstance(value, float):
+                cells.append(f"{value:>18,.4f}" if key.endswith("_usd") else f"{value:>18,.0f}")
+            else:
+                cells.append(f"{value!s:>18}")
         lines.append(f"    {label:<36}" + "".join(cells))
     lines.append(
         f"    billed units: Step Functions state transitions, durable operations; prices us-east-1, "
