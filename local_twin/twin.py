@@ -40,6 +40,11 @@ ACCOUNT_ID = "123456789012"
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
 
+def every(client: Any, operation: str, items: str, **parameters: Any) -> list[Any]:
+    """All the items of a paged AWS call, through botocore's paginator for it."""
+    return [item for page in client.get_paginator(operation).paginate(**parameters) for item in page[items]]
+
+
 @dataclass
 class HttpResponse:
     status: int

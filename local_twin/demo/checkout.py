@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local_twin import metrics, pricing
-from local_twin.twin import HttpResponse, LocalTwin
+from local_twin.twin import HttpResponse, LocalTwin, every
 
 PRICE_CENTS = 2_500
 LARGE_PRICE_CENTS = 60_000  # two of these exceed the twin's approval threshold
@@ -84,16 +84,7 @@ class Metering:
 def _step_functions_metering(twin: LocalTwin, execution_arn: str) -> Metering:
     states = twin.client("stepfunctions")
     execution = states.describe_execution(executionArn=execution_arn)
-    events: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = states.get_execution_history(
-            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
-        )
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            break
+    events = every(states, "get_execution_history", "events", executionArn=execution_arn)
     kinds = Counter(event["type"] for event in events)
     entered = sum(count for kind, count in kinds.items() if kind.endswith("StateEntered"))
     # Every task attempt is scheduled once; an attempt after the first is a retry, billed as one
@@ -115,21 +106,20 @@ def _payload_bytes(value: Any) -> int:
     return 0
 
 
+def durable_history(twin: LocalTwin, execution_arn: str, with_data: bool = False) -> list[dict[str, Any]]:
+    """Every event of a durable execution's history, as GetDurableExecutionHistory pages them."""
+    return every(
+        twin.client("lambda"),
+        "get_durable_execution_history",
+        "Events",
+        DurableExecutionArn=execution_arn,
+        IncludeExecutionData=with_data,
+    )
+
+
 def _durable_metering(twin: LocalTwin, execution_arn: str) -> Metering:
-    functions = twin.client("lambda")
-    execution = functions.get_durable_execution(DurableExecutionArn=execution_arn)
-    events: list[dict[str, Any]] = []
-    marker = None
-    while True:
-        page = functions.get_durable_execution_history(
-            DurableExecutionArn=execution_arn,
-            IncludeExecutionData=True,
-            **({"Marker": marker} if marker else {}),
-        )
-        events += page["Events"]
-        marker = page.get("NextMarker")
-        if not marker:
-            break
+    execution = twin.client("lambda").get_durable_execution(DurableExecutionArn=execution_arn)
+    events = durable_history(twin, execution_arn, with_data=True)
     end = execution.get("EndTimestamp")
     return Metering(
         (end - execution["StartTimestamp"]).total_seconds() * 1000 if end else None,
@@ -246,20 +236,20 @@ def _print_paths(engine: str, orders: list[Placed]) -> None:
 def execution_names(twin: LocalTwin, engine: str) -> list[str]:
     """The names of the engine's executions (an order's id names its execution on both)."""
     if engine == "durable":
-        functions = twin.client("lambda")
-        names: list[str] = []
-        marker = None
-        while True:
-            page = functions.list_durable_executions_by_function(
-                FunctionName=twin.function_name("checkout_durable"), **({"Marker": marker} if marker else {})
-            )
-            names += [e["DurableExecutionName"] for e in page["DurableExecutions"]]
-            marker = page.get("NextMarker")
-            if not marker:
-                return names
-    machine = twin.state_machine_arn("checkout")
-    executions = twin.client("stepfunctions").list_executions(stateMachineArn=machine, maxResults=1000)
-    return [e["name"] for e in executions["executions"]]
+        executions = every(
+            twin.client("lambda"),
+            "list_durable_executions_by_function",
+            "DurableExecutions",
+            FunctionName=twin.function_name("checkout_durable"),
+        )
+        return [execution["DurableExecutionName"] for execution in executions]
+    executions = every(
+        twin.client("stepfunctions"),
+        "list_executions",
+        "executions",
+        stateMachineArn=twin.state_machine_arn("checkout"),
+    )
+    return [execution["name"] for execution in executions]
 
 
 def _mean(values: list[int]) -> float:

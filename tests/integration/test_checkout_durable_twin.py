@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_checkout_saga import durable_events, make_cart, make_product, place, wait_for
+from local_twin.demo.checkout import durable_history
+from tests.integration.test_checkout_saga import make_cart, make_product, place, wait_for
 
 pytestmark = pytest.mark.twin
 
@@ -25,7 +26,7 @@ def durable_engine(twin) -> Iterator[None]:
 
 
 def started_steps(twin, execution_arn: str) -> list[str]:
-    return [e["Name"] for e in durable_events(twin, execution_arn) if e["EventType"] == "StepStarted"]
+    return [e["Name"] for e in durable_history(twin, execution_arn) if e["EventType"] == "StepStarted"]
 
 
 def worker_pids(twin, function_name: str) -> set[int]:
@@ -54,7 +55,7 @@ def test_replays_after_retry_waits_do_not_repeat_checkpointed_steps(twin) -> Non
     sku = make_product(twin, stock=5)
     order = wait_for(twin, place(twin, make_cart(twin, {sku: 1}), "tok_transient_2").json["order_id"])
     assert order["status"] == "CONFIRMED"
-    events = durable_events(twin, order["execution_arn"])
+    events = durable_history(twin, order["execution_arn"])
     invocations = sum(1 for e in events if e["EventType"] == "InvocationCompleted")
     assert invocations >= 3, "the first invocation and a replay after each retry wait"
     started = started_steps(twin, order["execution_arn"])

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_twin.demo.checkout import TERMINAL, execution_names
+from local_twin.demo.checkout import TERMINAL, durable_history, execution_names
+from local_twin.twin import every
 
 pytestmark = pytest.mark.twin
 SAGA_STEPS = ["ValidateOrder", "ReserveInventory", "WaitForApproval", "ChargePayment", "ConfirmOrder"]
@@ -35,29 +36,18 @@ def engine(request, twin) -> Iterator[str]:
         yield request.param
 
 
-def durable_events(twin, execution_arn: str) -> list[dict]:
-    functions = twin.client("lambda")
-    events, marker = [], None
-    while True:
-        page = functions.get_durable_execution_history(
-            DurableExecutionArn=execution_arn, **({"Marker": marker} if marker else {})
-        )
-        events += page["Events"]
-        marker = page.get("NextMarker")
-        if not marker:
-            return events
-
-
 def failed_attempts(twin, engine: str, execution_arn: str, step: str) -> int:
     """How many times a step failed and the engine went on (retried or caught), from its history."""
     if engine == "durable":
         return sum(
             1
-            for e in durable_events(twin, execution_arn)
+            for e in durable_history(twin, execution_arn)
             if e["EventType"] == "StepFailed" and e["Name"] == step
         )
-    history = twin.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=500)
-    return sum(1 for e in history["events"] if e["type"] == "TaskFailed")
+    history = every(
+        twin.client("stepfunctions"), "get_execution_history", "events", executionArn=execution_arn
+    )
+    return sum(1 for e in history if e["type"] == "TaskFailed")
 
 
 def new_sku() -> str:
