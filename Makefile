@@ -8,6 +8,7 @@ CHECKOV := .venv-checkov
 PY      := $(VENV)/bin/python
 BUILD   := build
 PORT    ?= 3000
+ENGINE  ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
@@ -56,8 +57,8 @@ demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
 bench: venv ## Latency and throughput on the twin; writes build/bench/results.json
 	$(PY) -m local_twin bench --build-dir $(BUILD)
 
-twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C
-	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT)
+twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
+	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))
 
 openapi: venv ## The HTTP API's OpenAPI document, generated from the handlers: build/openapi.json
 	$(PY) -m tools.openapi --out $(BUILD)/openapi.json

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
-from local_twin.twin import LocalTwin
+from local_twin.twin import CHECKOUT_ENGINES, LocalTwin
 from tools import tfrun
 
 
-def serve(build_dir: Path, port: int) -> None:
+def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> None:
     # Bound first: a taken port fails now, not after the two minutes terraform apply takes.
     try:
         http = TwinHttpServer(port, access_log=sys.stderr)
@@ -22,7 +22,7 @@ def serve(build_dir: Path, port: int) -> None:
         raise SystemExit(f"make twin: {taken}") from None
     print("starting the local twin and applying the stack with terraform (environments/twin) ...", flush=True)
     try:
-        with LocalTwin.start(build_dir / "twin") as twin:
+        with LocalTwin.start(build_dir / "twin") as twin, twin.checkout_engine(checkout_engine):
             http.start(ApiGateway(twin.outputs.routes, twin.invoke))
             try:
                 print(twin.describe_provisioning(), flush=True)
@@ -31,6 +31,7 @@ def serve(build_dir: Path, port: int) -> None:
                     "table": twin.table_name,
                     "functions": twin.outputs.function_names,
                     "state_machine": twin.state_machine_arn("checkout"),
+                    "checkout_engine": twin.function_environment("checkout").get("CHECKOUT_ENGINE"),
                     "redis_url": twin.redis.url if twin.redis else None,
                     "terraform_root": str(twin.build_dir / "terraform" / "tree" / "environments" / "twin"),
                     "http_api": http.base_url,
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="serve: the HTTP API's port on 127.0.0.1"
     )
+    parser.add_argument(
+        "--checkout-engine",
+        choices=CHECKOUT_ENGINES,
+        help="serve: the engine new orders' sagas run on (default: the stack's checkout_engine)",
+    )
     args = parser.parse_args(argv)
     install_signal_handlers()
     try:
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"make {args.command}: {missing}") from None
     try:
         if args.command == "serve":
-            serve(args.build_dir, args.port)
+            serve(args.build_dir, args.port, args.checkout_engine)
         elif args.command == "demo":
             from local_twin.demo import run_demo
 

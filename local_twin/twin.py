@@ -40,6 +40,9 @@ ACCOUNT_ID = "123456789012"
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
 
+CHECKOUT_ENGINES = ("step-functions", "durable")  # Terraform's checkout_engine values
+
+
 def every(client: Any, operation: str, items: str, **parameters: Any) -> list[Any]:
     """All the items of a paged AWS call, through botocore's paginator for it."""
     return [item for page in client.get_paginator(operation).paginate(**parameters) for item in page[items]]
@@ -200,9 +203,15 @@ class LocalTwin:
         return self.outputs.state_machine_arns[key]
 
     @contextmanager
-    def checkout_engine(self, engine: str) -> Iterator[None]:
+    def checkout_engine(self, engine: str | None) -> Iterator[None]:
         """New orders run on `engine` meanwhile, as Terraform's checkout_engine would make them:
-        the checkout function's CHECKOUT_ENGINE changes, and the stack's value comes back after."""
+        the checkout function's CHECKOUT_ENGINE changes, and the stack's value comes back after.
+        None keeps the stack's."""
+        if engine is not None and engine not in CHECKOUT_ENGINES:
+            raise ValueError(f"checkout engine must be one of {CHECKOUT_ENGINES}, not {engine!r}")
+        if engine is None:
+            yield
+            return
         functions = self.client("lambda")
         name = self.function_name("checkout")
         applied = self.function_environment("checkout")

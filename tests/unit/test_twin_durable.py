@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +87,22 @@ def test_forwarding_keeps_the_escaped_arn_and_the_runners_answer(service: Durabl
     assert (execution["DurableExecutionArn"], execution["DurableExecutionName"]) == (arn, "order-3")
     status, error = call(service, "GET", "/2025-12-01/durable-executions/no-such%2Fexecution")
     assert (status, error["Type"]) == ("404 Not Found", "ResourceNotFoundException")
+
+
+def test_make_twin_takes_only_the_stacks_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    from local_twin import cli
+
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["serve", "--checkout-engine", "express"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'express'" in capsys.readouterr().err
+
+
+def test_the_engine_switch_refuses_an_unknown_engine_before_touching_the_stack() -> None:
+    from local_twin.twin import LocalTwin
+
+    twin = LocalTwin(endpoint_url="http://127.0.0.1:9", build_dir=Path("unused"))
+    with pytest.raises(ValueError, match="must be one of"), twin.checkout_engine("express"):
+        pass
+    with twin.checkout_engine(None):  # the stack's own engine: nothing to change, nothing called
+        pass
