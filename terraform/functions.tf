@@ -172,7 +172,8 @@ locals {
           conditions = []
         },
         {
-          # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...).
+          # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...):
+          # the Service Authorization Reference lists all four on its "durable execution" resource type.
           sid        = "ReadAndAnswerDurableCheckouts"
           actions    = ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", "lambda:SendDurableExecutionCallbackSuccess", "lambda:SendDurableExecutionCallbackFailure"]
           resources  = ["${local.checkout_durable_arn}:*"]
