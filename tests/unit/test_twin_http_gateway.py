@@ -218,6 +218,18 @@ SERVE_SCRIPT = """
 import contextlib, sys, types
 from local_twin import cli
 
+engines = {"checkout": "step-functions"}
+
+
+@contextlib.contextmanager
+def fake_engine(engine):
+    stack_value = engines["checkout"]
+    engines["checkout"] = engine or stack_value
+    print("checkout engine", engines["checkout"], flush=True)
+    yield
+    engines["checkout"] = stack_value
+
+
 @contextlib.contextmanager
 def fake_start(build_dir, **_):
     outputs = types.SimpleNamespace(routes={"GET /carts/{cart_id}": "cart"}, function_names={"cart": "cart"})
@@ -226,6 +238,8 @@ def fake_start(build_dir, **_):
             outputs=outputs, endpoint_url="http://127.0.0.1:1", table_name="t", redis=None, build_dir=build_dir,
             describe_provisioning=lambda: "fake", state_machine_arn=lambda key: "arn",
             invoke=lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None),
+            checkout_engine=fake_engine,
+            function_environment=lambda key: {"CHECKOUT_ENGINE": engines[key]},
         )
     finally:
         # The HTTP server must already be closed when the twin's processes go.
@@ -235,17 +249,25 @@ def fake_start(build_dir, **_):
         print("fake twin stopped", "while serving" if serving else "after the http server", flush=True)
 
 cli.LocalTwin.start = fake_start
-cli.main(["serve", "--build-dir", sys.argv[1], "--port", sys.argv[2]])
+cli.main(["serve", "--build-dir", sys.argv[1], "--port", sys.argv[2], *sys.argv[3:]])
 """
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_make_twin_stops_the_http_server_with_the_twin(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize(
+    ("signum", "engine_args", "engine"),
+    [
+        (signal.SIGTERM, [], "step-functions"),
+        (signal.SIGINT, ["--checkout-engine", "durable"], "durable"),  # make twin ENGINE=durable
+    ],
+)
+def test_make_twin_stops_the_http_server_with_the_twin(
+    tmp_path: Path, signum: int, engine_args: list[str], engine: str
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE_SCRIPT, str(tmp_path), str(port)],
+        [sys.executable, "-c", SERVE_SCRIPT, str(tmp_path), str(port), *engine_args],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -260,6 +282,7 @@ def test_make_twin_stops_the_http_server_with_the_twin(tmp_path: Path, signum: i
                 break
         printed = "".join(lines)
         assert f"http://127.0.0.1:{port}" in printed and "curl -i -X PUT" in printed, printed
+        assert f"checkout engine {engine}" in printed and f'"checkout_engine": "{engine}"' in printed, printed
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/carts/c1")
         response = connection.getresponse()
