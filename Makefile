@@ -39,10 +39,10 @@ unit: venv ## Only the tests that need no server
 
 lint: venv ## ruff
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check lambda_src local_twin tests tools
+	$(PY) -m ruff format --check lambda_src local_twin drivers tests tools
 
 fmt: venv ## Format Python and Terraform
-	$(PY) -m ruff format lambda_src local_twin tests tools
+	$(PY) -m ruff format lambda_src local_twin drivers tests tools
 	terraform fmt -recursive modules terraform environments tests
 
 validate: venv ## terraform init -backend=false + validate of every module, example, the stack and each environment
@@ -52,10 +52,10 @@ tftest: venv ## terraform test (mock providers) for every module and the root st
 	$(PY) -m tools.tfrun test
 
 demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
-	$(PY) -m local_twin demo --build-dir $(BUILD)
+	$(PY) -m drivers demo --build-dir $(BUILD)
 
 bench: venv ## Latency and throughput on the twin; writes build/bench/results.json
-	$(PY) -m local_twin bench --build-dir $(BUILD)
+	$(PY) -m drivers bench --build-dir $(BUILD)
 
 twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
 	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))
@@ -73,7 +73,7 @@ policy: checkov-venv ## checkov over modules/ and every environment root
 	$(PY) -m tools.policy --checkov $(CHECKOV)/bin/checkov
 
 plan: build ## terraform plan for ENV (dev/staging/prod: AWS credentials; twin: the local twin, no account)
-	$(PY) -m tools.deploy plan $(ENV)
+	$(if $(filter twin,$(ENV)),$(PY) -m local_twin plan --build-dir $(BUILD),$(PY) -m tools.deploy plan $(ENV))
 
 apply: build ## terraform apply for ENV (needs terraform and AWS credentials)
 	$(PY) -m tools.deploy apply $(ENV)

@@ -2,7 +2,7 @@
 
 In AWS, CloudWatch turns the functions' EMF records into metrics and the dashboard graphs them.
 The twin has no CloudWatch metrics engine, so this reads the same records back from the
-functions' log groups (`local_twin.metrics.emf_points`) and computes the same figures, over the
+functions' log groups (`drivers.metrics.emf_points`) and computes the same figures, over the
 whole window given rather than per period. The metric names come from the module itself
 (`local.app_metrics` in modules/observability), so the twin and the dashboard cannot disagree on
 a name; tests/unit/test_observability_metrics.py ties those names to lambda_src/.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
-from local_twin.metrics import MetricPoint, percentile, select
+from drivers.metrics import MetricPoint, percentile, select
 from tools import hcl
 
 MODULE = hcl.REPO_ROOT / "modules" / "observability"

@@ -1,17 +1,24 @@
-"""`python -m local_twin {serve,demo,bench}`."""
+"""`python -m local_twin {serve,plan}`: the twin on its own (`make twin`, `make plan ENV=twin`).
+
+What drives a stack and measures it (the demo, the bench) lives in drivers/ and starts the twin
+through `LocalTwin`; this CLI only runs the twin and plans against it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
-from local_twin.twin import CHECKOUT_ENGINES, LocalTwin
+from local_twin.twin import LocalTwin
 from tools import tfrun
+from tools.packaging import write_function_zip
+from tools.stack import CHECKOUT_ENGINES
 
 
 def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> None:
@@ -57,9 +64,40 @@ def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> Non
         http.server_close()
 
 
+def plan(build_dir: Path) -> int:
+    """The whole stack planned against an empty local twin, exactly as a fresh account sees it."""
+    with LocalTwin.start(build_dir / "plan-twin", with_redis=False, provision=False) as twin:
+        return plan_against(twin.endpoint_url, build_dir / "plan-twin" / "terraform" / "tree")
+
+
+def plan_against(endpoint_url: str, tree_dir: Path) -> int:
+    tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=tree_dir)
+    root = tfrun.target_twin(tree / "environments" / "twin", endpoint_url)
+    (root / "terraform.tfstate").unlink(missing_ok=True)
+    initialised = tfrun.init(root)
+    if initialised.returncode != 0:
+        print(initialised.stdout + initialised.stderr, file=sys.stderr)
+        return initialised.returncode
+    package = write_function_zip(tree_dir.parent / "functions.zip")
+    with tempfile.TemporaryDirectory() as scratch:
+        planned = tfrun.terraform(
+            [
+                "plan",
+                "-input=false",
+                "-no-color",
+                f"-out={Path(scratch) / 'twin.tfplan'}",
+                f"-var=function_package_zip={package}",
+            ],
+            root,
+        )
+    print(planned.stdout, end="")
+    print(planned.stderr, end="", file=sys.stderr)
+    return planned.returncode
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="local-twin", description=__doc__)
-    parser.add_argument("command", choices=["serve", "demo", "bench"])
+    parser.add_argument("command", choices=["serve", "plan"])
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="serve: the HTTP API's port on 127.0.0.1"
@@ -71,23 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     install_signal_handlers()
+    make_target = "twin" if args.command == "serve" else "plan ENV=twin"
     try:
         # The twin is created by `terraform apply`: without terraform, stop before starting anything.
         tfrun.toolchain()
     except tfrun.TerraformMissing as missing:
-        raise SystemExit(f"make {args.command}: {missing}") from None
+        raise SystemExit(f"make {make_target}: {missing}") from None
     try:
         if args.command == "serve":
             serve(args.build_dir, args.port, args.checkout_engine)
-        elif args.command == "demo":
-            from local_twin.demo import run_demo
-
-            run_demo(args.build_dir)
-        else:
-            from local_twin.bench import run_bench
-
-            if run_bench(args.build_dir):
-                raise SystemExit(1)
+        elif plan(args.build_dir):
+            raise SystemExit(1)
     except KeyboardInterrupt:
         print("\nstopped; every process the twin started has been ended")
         raise SystemExit(130) from None

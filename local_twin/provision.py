@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_twin.packaging import write_function_zip
 from tools import tfrun
+from tools.packaging import write_function_zip
+from tools.stack import StackOutputs
 
 TWIN_ROOT = Path("environments") / "twin"
 # moto answers in milliseconds; more parallel calls shorten the apply on two cores.
@@ -25,41 +26,6 @@ PARALLELISM = 20
 
 class ProvisioningFailed(RuntimeError):
     pass
-
-
-@dataclass(frozen=True)
-class StackOutputs:
-    """What `terraform output` says about the stack that the twin applied."""
-
-    values: dict[str, Any]
-
-    @property
-    def table_name(self) -> str:
-        return str(self.values["table_name"])
-
-    @property
-    def function_names(self) -> dict[str, str]:
-        return dict(self.values["function_names"])
-
-    @property
-    def function_arns(self) -> dict[str, str]:
-        return dict(self.values["function_arns"])
-
-    @property
-    def log_group_names(self) -> dict[str, str]:
-        return dict(self.values["log_group_names"])
-
-    @property
-    def routes(self) -> dict[str, str]:
-        return dict(self.values["routes"])
-
-    @property
-    def cache(self) -> dict[str, Any]:
-        return dict(self.values["cache"])
-
-    @property
-    def state_machine_arns(self) -> dict[str, str]:
-        return {"checkout": str(self.values["checkout_state_machine_arn"])}
 
 
 @dataclass(frozen=True)

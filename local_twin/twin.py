@@ -30,8 +30,9 @@ import boto3
 from botocore.config import Config
 
 from local_twin.processes import ProcessGroup
-from local_twin.provision import StackOutputs, Timings, apply_stack
+from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
+from tools.stack import HttpResponse, StackOutputs, StackReader
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
@@ -40,33 +41,8 @@ ACCOUNT_ID = "123456789012"
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
 
-CHECKOUT_ENGINES = ("step-functions", "durable")  # Terraform's checkout_engine values
-
-
-def every(client: Any, operation: str, items: str, **parameters: Any) -> list[Any]:
-    """All the items of a paged AWS call, through botocore's paginator for it."""
-    return [item for page in client.get_paginator(operation).paginate(**parameters) for item in page[items]]
-
-
 @dataclass
-class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: Any
-    function_error: str | None = None
-
-    @property
-    def json(self) -> Any:
-        return self.body
-
-    def describe(self) -> str:
-        """Status, body and, for a crashed function, its error: a 500's body alone says nothing."""
-        text = f"{self.status} {self.body}"
-        return f"{text} (function error: {self.function_error})" if self.function_error else text
-
-
-@dataclass
-class LocalTwin:
+class LocalTwin(StackReader):
     endpoint_url: str
     build_dir: Path
     server: ProcessGroup | None = None
@@ -185,65 +161,6 @@ class LocalTwin:
             raise RuntimeError("this twin was started without provisioning the stack")
         return self.stack
 
-    @property
-    def table_name(self) -> str:
-        return self.outputs.table_name
-
-    @property
-    def function_keys(self) -> list[str]:
-        return sorted(self.outputs.function_names)
-
-    def function_name(self, key: str) -> str:
-        return self.outputs.function_names[key]
-
-    def function_arn(self, key: str) -> str:
-        return self.outputs.function_arns[key]
-
-    def state_machine_arn(self, key: str) -> str:
-        return self.outputs.state_machine_arns[key]
-
-    @contextmanager
-    def checkout_engine(self, engine: str | None) -> Iterator[None]:
-        """New orders run on `engine` meanwhile, as Terraform's checkout_engine would make them:
-        the checkout function's CHECKOUT_ENGINE changes, and the stack's value comes back after.
-        None keeps the stack's."""
-        if engine is not None and engine not in CHECKOUT_ENGINES:
-            raise ValueError(f"checkout engine must be one of {CHECKOUT_ENGINES}, not {engine!r}")
-        if engine is None:
-            yield
-            return
-        functions = self.client("lambda")
-        name = self.function_name("checkout")
-        applied = self.function_environment("checkout")
-        if applied.get("CHECKOUT_ENGINE") == engine:
-            yield
-            return
-        functions.update_function_configuration(
-            FunctionName=name, Environment={"Variables": {**applied, "CHECKOUT_ENGINE": engine}}
-        )
-        try:
-            yield
-        finally:
-            functions.update_function_configuration(FunctionName=name, Environment={"Variables": applied})
-
-    def function_environment(self, key: str) -> dict[str, str]:
-        """A function's environment variables as Lambda holds them (set by Terraform)."""
-        configuration = self.client("lambda").get_function_configuration(FunctionName=self.function_name(key))
-        return dict(configuration.get("Environment", {}).get("Variables", {}))
-
-    def stored_item(self, pk: str, sk: str) -> dict[str, Any] | None:
-        """An item as DynamoDB holds it (low-level attribute values), read consistently."""
-        response = self.client("dynamodb").get_item(
-            TableName=self.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
-        )
-        return response.get("Item")
-
-    def product_stock(self, sku: str) -> int:
-        item = self.stored_item(f"PRODUCT#{sku}", "PRODUCT")
-        if item is None:
-            raise KeyError(f"no product {sku}")
-        return int(item["stock"]["N"])
-
     # ---- invoking ------------------------------------------------------------------------
     def invoke(self, key: str, event: Any) -> tuple[Any, str | None]:
         response = self.client("lambda").invoke(
@@ -277,44 +194,6 @@ class LocalTwin:
         except json.JSONDecodeError:
             parsed = response_body
         return HttpResponse(int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed)
-
-    def function_log(self, key: str, since_ms: int = 0) -> list[str]:
-        """A function's log lines since a time, read from CloudWatch Logs as an operator would."""
-        logs = self.client("logs")
-        group = self.outputs.log_group_names[key]
-        lines: list[str] = []
-        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
-        while True:
-            page = logs.filter_log_events(**kwargs)
-            lines.extend(event["message"] for event in page["events"])
-            if not page.get("nextToken"):
-                return lines
-            kwargs["nextToken"] = page["nextToken"]
-
-    def stream_invalidated_skus(self, since_ms: int) -> set[str]:
-        """The products whose cache entries the cache-invalidator cleared from the table's
-        stream since a time, from its "stream batch done" log lines."""
-        skus: set[str] = set()
-        for line in self.function_log("cache_invalidator", since_ms=since_ms):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(entry, dict) and entry.get("message") == "stream batch done":
-                skus.update(entry.get("invalidated_skus") or [])
-        return skus
-
-    def wait_for_stream_invalidation(self, skus: set[str], since_ms: int, timeout: float = 30.0) -> None:
-        """Until the stream invalidator has cleared every one of these products (after a write
-        made at or after since_ms). Its invalidation deletes the cached value, so a
-        measurement of cache reads that starts earlier can see an extra miss that is not its own."""
-        deadline = time.monotonic() + timeout
-        while missing := skus - self.stream_invalidated_skus(since_ms):
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the cache-invalidator did not clear {sorted(missing)[:5]} within {timeout} s"
-                )
-            time.sleep(0.1)
 
 
 def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:

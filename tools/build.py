@@ -23,7 +23,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from local_twin.packaging import write_function_zip
+from tools.packaging import write_function_zip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Distributions the Lambda Python runtime ships: boto3 and its dependency closure, and the durable

@@ -2,8 +2,8 @@
 
 dev, staging and prod run in AWS. Refuses, with the reason and the fix, when terraform
 >= 1.10 is missing, when no AWS credentials are configured, or when the environment has
-no backend.hcl yet. ENV=twin plans the whole stack against a fresh local twin (its moto
-server): a real plan, with no AWS account.
+no backend.hcl yet. `make plan ENV=twin` is the twin's own (`python -m local_twin plan`): a real
+plan of the whole stack against a fresh local twin's moto server, with no AWS account.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from tools import tfrun
@@ -42,43 +41,12 @@ def check_credentials() -> None:
         )
 
 
-def plan_twin() -> int:
-    """The whole stack planned against an empty local twin, exactly as a fresh account sees it."""
-    from local_twin.processes import install_signal_handlers
-    from local_twin.twin import LocalTwin
-
-    find_terraform()
-    install_signal_handlers()
-    build = REPO_ROOT / "build" / "plan-twin"
-    with LocalTwin.start(build, with_redis=False, provision=False) as twin:
-        tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=build / "terraform" / "tree")
-        root = tfrun.target_twin(tree / "environments" / "twin", twin.endpoint_url)
-        (root / "terraform.tfstate").unlink(missing_ok=True)
-        initialised = tfrun.init(root)
-        if initialised.returncode != 0:
-            print(initialised.stdout + initialised.stderr, file=sys.stderr)
-            return initialised.returncode
-        package = REPO_ROOT / "build" / "lambda" / "functions.zip"
-        with tempfile.TemporaryDirectory() as scratch:
-            plan_file = Path(scratch) / "twin.tfplan"
-            planned = tfrun.terraform(
-                [
-                    "plan",
-                    "-input=false",
-                    "-no-color",
-                    f"-out={plan_file}",
-                    f"-var=function_package_zip={package}",
-                ],
-                root,
-            )
-        print(planned.stdout, end="")
-        print(planned.stderr, end="", file=sys.stderr)
-        return planned.returncode
-
-
 def run(action: str, environment: str) -> int:
-    if environment == "twin" and action == "plan":
-        return plan_twin()
+    if environment == "twin":
+        # The twin plans itself (local_twin/cli.py): tools/ is the layer the twin builds on, never the reverse.
+        raise Refusal(
+            "the twin is planned by `make plan ENV=twin` (python -m local_twin plan) and applied by `make twin`."
+        )
     if environment not in ENVIRONMENTS:
         raise Refusal(
             f"ENV must be one of {', '.join(ENVIRONMENTS)} (or twin, for make plan), not {environment!r}."

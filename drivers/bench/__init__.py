@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local_twin.bench import report, sections
-from local_twin.bench.inprocess import Shop
+from drivers.bench import report, sections
+from drivers.bench.inprocess import Shop
 from local_twin.twin import LocalTwin
 
 

@@ -19,8 +19,8 @@ from types import ModuleType
 from typing import Any
 
 from local_twin.lambda_pool import environment_variables_for_worker
-from local_twin.packaging import LAMBDA_SOURCE
 from local_twin.twin import REGION, LocalTwin, http_api_event, match_route
+from tools.packaging import LAMBDA_SOURCE
 
 HTTP_FUNCTIONS = ("cart", "catalog", "checkout")
 # The runtime's variables the bench process keeps its own (it is not a Lambda environment).

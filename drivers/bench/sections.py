@@ -22,14 +22,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local_twin import metrics
-from local_twin.bench import naive_cart
-from local_twin.bench.inprocess import FakeContext, Shop, function_environment
-from local_twin.bench.measure import count_round_trips, interleaved, median, ratio
-from local_twin.demo.checkout import PRICE_CENTS, _place, _product, _settle, order_cart
-from local_twin.demo.checkout import Path as CheckoutPath
-from local_twin.packaging import LAMBDA_SOURCE, function_zip
-from local_twin.pricing import (
+from drivers import metrics
+from drivers.bench import naive_cart
+from drivers.bench.inprocess import FakeContext, Shop, function_environment
+from drivers.bench.measure import count_round_trips, interleaved, median, ratio
+from drivers.demo.checkout import PRICE_CENTS, _place, _product, _settle, order_cart
+from drivers.demo.checkout import Path as CheckoutPath
+from drivers.pricing import (
     EXPRESS_MEMORY_GB,
     EXPRESS_USD_PER_GB_SECOND,
     EXPRESS_USD_PER_REQUEST,
@@ -37,6 +36,7 @@ from local_twin.pricing import (
     STANDARD_USD_PER_TRANSITION,
 )
 from local_twin.twin import REGION, LocalTwin
+from tools.packaging import LAMBDA_SOURCE, function_zip
 
 Results = dict[str, Any]
 ROUNDS = 7

@@ -73,7 +73,7 @@ def broken_invariants(results: dict[str, Any]) -> list[str]:
 
 
 def sections() -> list[tuple[str, Section]]:
-    from local_twin.demo import carts, catalog, checkout, dashboard, reuse
+    from drivers.demo import carts, catalog, checkout, dashboard, reuse
 
     return [
         ("carts (DynamoDB, optimistic locking, TTL)", carts.run),

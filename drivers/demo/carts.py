@@ -7,8 +7,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from local_twin import metrics
-from local_twin.twin import LocalTwin
+from drivers import metrics
+from drivers.target import Target
 
 WRITERS = 8
 INCREMENTS_PER_WRITER = 10
@@ -21,21 +21,21 @@ class Counter:
     def __init__(self) -> None:
         self.requests = 0
 
-    def request(self, twin: LocalTwin, *args: Any, **kwargs: Any) -> Any:
+    def request(self, target: Target, *args: Any, **kwargs: Any) -> Any:
         self.requests += 1
-        return twin.request(*args, **kwargs)
+        return target.request(*args, **kwargs)
 
 
-def _contended_increments(twin: LocalTwin, counter: Counter, cart_id: str) -> tuple[int, int]:
+def _contended_increments(target: Target, counter: Counter, cart_id: str) -> tuple[int, int]:
     """WRITERS clients add one unit at a time, each a read-then-conditional-write."""
 
     def writer(_: int) -> tuple[int, int]:
         succeeded = conflicts = 0
         for _ in range(INCREMENTS_PER_WRITER):
             while True:
-                version = counter.request(twin, "GET", f"/carts/{cart_id}").json["version"]
+                version = counter.request(target, "GET", f"/carts/{cart_id}").json["version"]
                 response = counter.request(
-                    twin,
+                    target,
                     "POST",
                     f"/carts/{cart_id}/items",
                     json_body={"sku": "HOT-1", "quantity": 1},
@@ -54,52 +54,52 @@ def _contended_increments(twin: LocalTwin, counter: Counter, cart_id: str) -> tu
     return sum(s for s, _ in results), sum(c for _, c in results)
 
 
-def _stored_quantity(twin: LocalTwin, cart_id: str, sku: str) -> int:
-    item = twin.stored_item(f"CART#{cart_id}", "CART")
+def _stored_quantity(target: Target, cart_id: str, sku: str) -> int:
+    item = target.stored_item(f"CART#{cart_id}", "CART")
     return int(item["items"]["M"][sku]["N"]) if item else 0
 
 
-def _expiry_check(twin: LocalTwin, counter: Counter) -> bool:
+def _expiry_check(target: Target, counter: Counter) -> bool:
     """Deploys the cart function with a 2 s TTL, lets a cart expire, and reads it back."""
-    lambda_client = twin.client("lambda")
-    name = twin.function_name("cart")
-    environment = twin.function_environment("cart")
+    lambda_client = target.client("lambda")
+    name = target.function_name("cart")
+    environment = target.function_environment("cart")
     lambda_client.update_function_configuration(
         FunctionName=name,
         Environment={"Variables": {**environment, "CART_TTL_SECONDS": str(SHORT_TTL_SECONDS)}},
     )
     try:
         cart_id = f"expiring-{uuid.uuid4().hex[:8]}"
-        created = counter.request(twin, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
-        fresh_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
+        created = counter.request(target, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
+        fresh_read = counter.request(target, "GET", f"/carts/{cart_id}").status
         time.sleep(SHORT_TTL_SECONDS + 1.1)
-        expired_read = counter.request(twin, "GET", f"/carts/{cart_id}").status
-        still_stored = twin.stored_item(f"CART#{cart_id}", "CART") is not None
+        expired_read = counter.request(target, "GET", f"/carts/{cart_id}").status
+        still_stored = target.stored_item(f"CART#{cart_id}", "CART") is not None
         return created.status == 201 and fresh_read == 200 and expired_read == 404 and still_stored
     finally:
         lambda_client.update_function_configuration(FunctionName=name, Environment={"Variables": environment})
 
 
-def run(twin: LocalTwin) -> dict[str, Any]:
+def run(target: Target) -> dict[str, Any]:
     started_ms = int(time.time() * 1000)
     counter = Counter()
     hot_cart = f"hot-{uuid.uuid4().hex[:8]}"
-    counter.request(twin, "PUT", f"/carts/{hot_cart}", json_body={"items": {"HOT-1": 1}})
-    before = _stored_quantity(twin, hot_cart, "HOT-1")
-    successes, conflicts = _contended_increments(twin, counter, hot_cart)
-    after = _stored_quantity(twin, hot_cart, "HOT-1")
+    counter.request(target, "PUT", f"/carts/{hot_cart}", json_body={"items": {"HOT-1": 1}})
+    before = _stored_quantity(target, hot_cart, "HOT-1")
+    successes, conflicts = _contended_increments(target, counter, hot_cart)
+    after = _stored_quantity(target, hot_cart, "HOT-1")
 
     def browse(index: int) -> None:
         cart_id = f"browse-{index}-{uuid.uuid4().hex[:6]}"
-        counter.request(twin, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
+        counter.request(target, "PUT", f"/carts/{cart_id}", json_body={"items": {"SKU-1": 1}})
         for _ in range(READS_PER_CART):
-            counter.request(twin, "GET", f"/carts/{cart_id}")
+            counter.request(target, "GET", f"/carts/{cart_id}")
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(browse, range(BROWSING_CARTS)))
-    expired_reads_absent = _expiry_check(twin, counter)
+    expired_reads_absent = _expiry_check(target, counter)
 
-    points = metrics.emf_points(twin.function_log("cart", since_ms=started_ms))
+    points = metrics.emf_points(target.function_log("cart", since_ms=started_ms))
     reads = metrics.select(points, "StateReadLatency", Strategy="dynamodb")
     writes = metrics.select(points, "StateWriteLatency", Strategy="dynamodb")
     return {

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_twin import metrics
-from local_twin.demo.checkout import order_cart
+from drivers import metrics
+from drivers.demo.checkout import order_cart
 from local_twin.processes import group_members
 from local_twin.twin import LocalTwin
 

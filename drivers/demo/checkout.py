@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_twin import metrics, pricing
-from local_twin.twin import HttpResponse, LocalTwin, every
+from drivers import metrics, pricing
+from drivers.target import Target
+from tools.stack import HttpResponse, every
 
 PRICE_CENTS = 2_500
 LARGE_PRICE_CENTS = 60_000  # two of these exceed the twin's approval threshold
@@ -81,8 +82,8 @@ class Metering:
     bytes_written: int = 0
 
 
-def _step_functions_metering(twin: LocalTwin, execution_arn: str) -> Metering:
-    states = twin.client("stepfunctions")
+def _step_functions_metering(target: Target, execution_arn: str) -> Metering:
+    states = target.client("stepfunctions")
     execution = states.describe_execution(executionArn=execution_arn)
     events = every(states, "get_execution_history", "events", executionArn=execution_arn)
     kinds = Counter(event["type"] for event in events)
@@ -106,10 +107,10 @@ def _payload_bytes(value: Any) -> int:
     return 0
 
 
-def durable_history(twin: LocalTwin, execution_arn: str, with_data: bool = False) -> list[dict[str, Any]]:
+def durable_history(target: Target, execution_arn: str, with_data: bool = False) -> list[dict[str, Any]]:
     """Every event of a durable execution's history, as GetDurableExecutionHistory pages them."""
     return every(
-        twin.client("lambda"),
+        target.client("lambda"),
         "get_durable_execution_history",
         "Events",
         DurableExecutionArn=execution_arn,
@@ -117,9 +118,9 @@ def durable_history(twin: LocalTwin, execution_arn: str, with_data: bool = False
     )
 
 
-def _durable_metering(twin: LocalTwin, execution_arn: str) -> Metering:
-    execution = twin.client("lambda").get_durable_execution(DurableExecutionArn=execution_arn)
-    events = durable_history(twin, execution_arn, with_data=True)
+def _durable_metering(target: Target, execution_arn: str) -> Metering:
+    execution = target.client("lambda").get_durable_execution(DurableExecutionArn=execution_arn)
+    events = durable_history(target, execution_arn, with_data=True)
     end = execution.get("EndTimestamp")
     return Metering(
         (end - execution["StartTimestamp"]).total_seconds() * 1000 if end else None,
@@ -129,9 +130,9 @@ def _durable_metering(twin: LocalTwin, execution_arn: str) -> Metering:
     )
 
 
-def _product(twin: LocalTwin, stock: int, price: int) -> str:
+def _product(target: Target, stock: int, price: int) -> str:
     sku = f"CHK-{uuid.uuid4().hex[:8].upper()}"
-    response = twin.request(
+    response = target.request(
         "PUT",
         f"/products/{sku}",
         json_body={"name": "Demo item", "price_cents": price, "stock": stock, "version": 0},
@@ -140,18 +141,18 @@ def _product(twin: LocalTwin, stock: int, price: int) -> str:
     return sku
 
 
-def _plan(twin: LocalTwin) -> list[tuple[Path, str, int]]:
+def _plan(target: Target) -> list[tuple[Path, str, int]]:
     """(path, sku, quantity) per order; race orders come in pairs sharing one last unit."""
     planned = []
     for path in PATHS:
         if path.last_unit_race:
             for _ in range(path.orders // 2):
-                sku = _product(twin, stock=1, price=PRICE_CENTS)
+                sku = _product(target, stock=1, price=PRICE_CENTS)
                 planned += [(path, sku, 1), (path, sku, 1)]
         else:
             price = LARGE_PRICE_CENTS if path.decision else PRICE_CENTS
             for _ in range(path.orders):
-                planned.append((path, _product(twin, stock=5, price=price), 2))
+                planned.append((path, _product(target, stock=5, price=price), 2))
     return planned
 
 
@@ -159,24 +160,24 @@ RETRIES_PER_ORDER = 1  # every order is POSTed again with the same Idempotency-K
 
 
 def order_cart(
-    twin: LocalTwin, sku: str, quantity: int = 1, payment_token: str = "tok_ok"
+    target: Target, sku: str, quantity: int = 1, payment_token: str = "tok_ok"
 ) -> tuple[HttpResponse, dict[str, Any], dict[str, str]]:
     """A new cart holding one line, ordered through the HTTP API with a new Idempotency-Key.
     Returns the response, and the body and headers to send again for a client retry."""
     cart_id = f"chk-{uuid.uuid4().hex[:10]}"
-    twin.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: quantity}})
+    target.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: quantity}})
     body = {"cart_id": cart_id, "payment_token": payment_token}
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    return twin.request("POST", "/orders", json_body=body, headers=key), body, key
+    return target.request("POST", "/orders", json_body=body, headers=key), body, key
 
 
-def _place(twin: LocalTwin, path: Path, sku: str, quantity: int) -> Placed:
-    response, body, key = order_cart(twin, sku, quantity, path.payment_token)
+def _place(target: Target, path: Path, sku: str, quantity: int) -> Placed:
+    response, body, key = order_cart(target, sku, quantity, path.payment_token)
     if response.status != 202:
         raise RuntimeError(f"order for path {path.name} refused: {response.describe()}")
     placed = Placed(path.name, response.json["order_id"], sku, quantity, path.decision)
     for _ in range(RETRIES_PER_ORDER):
-        retry = twin.request("POST", "/orders", json_body=body, headers=key)
+        retry = target.request("POST", "/orders", json_body=body, headers=key)
         placed.retry_order_ids.append(retry.json.get("order_id") if retry.status == 202 else None)
     return placed
 
@@ -189,12 +190,12 @@ def _until(condition: Callable[[], bool], what: Callable[[], str], timeout: floa
         time.sleep(0.3)
 
 
-def _settle(twin: LocalTwin, order: Placed) -> Placed:
+def _settle(target: Target, order: Placed) -> Placed:
     """Decides approvals when asked, waits for the end, and reads the execution back."""
     state: dict[str, Any] = {}
 
     def read() -> dict[str, Any]:
-        state.update(twin.request("GET", f"/orders/{order.order_id}").json)
+        state.update(target.request("GET", f"/orders/{order.order_id}").json)
         return state
 
     if order.decision:
@@ -204,7 +205,9 @@ def _settle(twin: LocalTwin, order: Placed) -> Placed:
             lambda: str(state),
         )
         if state["status"] == "AWAITING_APPROVAL":
-            twin.request("POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision})
+            target.request(
+                "POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision}
+            )
     _until(lambda: read()["execution_status"] in TERMINAL, lambda: str(state))
     order.status, order.execution_status, order.history, order.engine = (
         state["status"],
@@ -213,7 +216,7 @@ def _settle(twin: LocalTwin, order: Placed) -> Placed:
         state["engine"],
     )
     meter = _durable_metering if order.engine == "durable" else _step_functions_metering
-    metering = meter(twin, state["execution_arn"])
+    metering = meter(target, state["execution_arn"])
     order.duration_ms = metering.duration_ms
     order.billed_units, order.lambda_requests, order.bytes_written = (
         metering.billed_units,
@@ -233,21 +236,21 @@ def _print_paths(engine: str, orders: list[Placed]) -> None:
         print(f"    {path.name:<18} {len(mine):>3} orders  {outcome_text:<26} {common_history}")
 
 
-def execution_names(twin: LocalTwin, engine: str) -> list[str]:
+def execution_names(target: Target, engine: str) -> list[str]:
     """The names of the engine's executions (an order's id names its execution on both)."""
     if engine == "durable":
         executions = every(
-            twin.client("lambda"),
+            target.client("lambda"),
             "list_durable_executions_by_function",
             "DurableExecutions",
-            FunctionName=twin.function_name("checkout_durable"),
+            FunctionName=target.function_name("checkout_durable"),
         )
         return [execution["DurableExecutionName"] for execution in executions]
     executions = every(
-        twin.client("stepfunctions"),
+        target.client("stepfunctions"),
         "list_executions",
         "executions",
-        stateMachineArn=twin.state_machine_arn("checkout"),
+        stateMachineArn=target.state_machine_arn("checkout"),
     )
     return [execution["name"] for execution in executions]
 
@@ -256,22 +259,22 @@ def _mean(values: list[int]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def run_engine(twin: LocalTwin, engine: str) -> dict[str, Any]:
+def run_engine(target: Target, engine: str) -> dict[str, Any]:
     """Every path on one engine; the summary's keys under that engine's prefix."""
     prefix = ENGINES[engine]
     started_ms = int(time.time() * 1000)
-    planned = _plan(twin)
+    planned = _plan(target)
     skus = sorted({sku for _, sku, _ in planned})
-    stock_before = sum(twin.product_stock(sku) for sku in skus)
-    with twin.checkout_engine(engine), ThreadPoolExecutor(CLIENTS) as pool:
-        placed = list(pool.map(lambda plan: _place(twin, *plan), planned))
-        settled = list(pool.map(lambda order: _settle(twin, order), placed))
-    stock_after = sum(twin.product_stock(sku) for sku in skus)
+    stock_before = sum(target.product_stock(sku) for sku in skus)
+    with target.checkout_engine(engine), ThreadPoolExecutor(CLIENTS) as pool:
+        placed = list(pool.map(lambda plan: _place(target, *plan), planned))
+        settled = list(pool.map(lambda order: _settle(target, order), placed))
+    stock_after = sum(target.product_stock(sku) for sku in skus)
     confirmed = [o for o in settled if o.status == "CONFIRMED"]
     _print_paths(engine, settled)
-    checkout_points = metrics.emf_points(twin.function_log("checkout", since_ms=started_ms))
+    checkout_points = metrics.emf_points(target.function_log("checkout", since_ms=started_ms))
     ours = {o.order_id for o in settled}
-    started_here = [name for name in execution_names(twin, engine) if name in ours]
+    started_here = [name for name in execution_names(target, engine) if name in ours]
     units = [o.billed_units for o in settled]
     requests = [o.lambda_requests for o in settled]
     if engine == "durable":
@@ -341,10 +344,10 @@ def side_by_side(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def run(twin: LocalTwin) -> dict[str, Any]:
+def run(target: Target) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for engine in ENGINES:
-        results.update(run_engine(twin, engine))
+        results.update(run_engine(target, engine))
     results["checkout.price_date"] = pricing.PRICE_DATE
     print("\n  the saga on both engines, side by side (the same paths, the same orders):")
     print("\n".join(side_by_side(results)))

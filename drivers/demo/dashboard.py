@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from local_twin import dashboard, metrics
-from local_twin.twin import LocalTwin
+from drivers import dashboard, metrics
+from drivers.target import Target
 
 
-def run(twin: LocalTwin, since_ms: int = 0) -> dict[str, Any]:
+def run(target: Target, since_ms: int = 0) -> dict[str, Any]:
     points = [
         point
-        for key in twin.function_keys
-        for point in metrics.emf_points(twin.function_log(key, since_ms=since_ms))
+        for key in target.function_keys
+        for point in metrics.emf_points(target.function_log(key, since_ms=since_ms))
     ]
     return {f"dashboard.{name}": value for name, value in dashboard.dashboard_figures(points).items()}

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from local_twin import metrics
-from local_twin.twin import LocalTwin
+from drivers import metrics
+from drivers.target import Target
 
 
-def run(twin: LocalTwin, since_ms: int = 0) -> dict[str, Any]:
+def run(target: Target, since_ms: int = 0) -> dict[str, Any]:
     invocations = cold_starts = 0
-    for key in twin.function_keys:
-        lines = twin.function_log(key, since_ms=since_ms)
+    for key in target.function_keys:
+        lines = target.function_log(key, since_ms=since_ms)
         invocations += sum(1 for line in lines if line.startswith("START RequestId"))
         cold_starts += int(sum(metrics.select(metrics.emf_points(lines), "ColdStart")))
     return {

@@ -39,3 +39,8 @@ output "function_names" {
   description = "Function names by role."
   value       = module.shop.function_names
 }
+
+output "stack" {
+  description = "Every output of the stack: the drivers (drivers/target.py) read names, ARNs and routes from here."
+  value       = module.shop
+}

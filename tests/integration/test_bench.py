@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from local_twin.bench import sections
-from local_twin.bench.inprocess import Shop
+from drivers.bench import sections
+from drivers.bench.inprocess import Shop
 
 pytestmark = [pytest.mark.twin, pytest.mark.redis]
 

@@ -11,7 +11,7 @@ import pytest
 import redis
 from shop.cache import value_key
 
-from local_twin import metrics
+from drivers import metrics
 
 pytestmark = [pytest.mark.twin, pytest.mark.redis]
 

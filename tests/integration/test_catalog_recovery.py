@@ -25,8 +25,8 @@ import pytest
 import redis
 from shop.cache import value_key
 
-from local_twin import metrics
-from local_twin.demo.catalog import paused, redis_server_pid
+from drivers import metrics
+from drivers.demo.catalog import paused, redis_server_pid
 
 pytestmark = [pytest.mark.twin, pytest.mark.redis]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from local_twin.demo.checkout import durable_history
+from drivers.demo.checkout import durable_history
 from tests.integration.test_checkout_saga import make_cart, make_product, place, wait_for
 
 pytestmark = pytest.mark.twin

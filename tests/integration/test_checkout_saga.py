@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_twin.demo.checkout import TERMINAL, durable_history, execution_names
-from local_twin.twin import every
+from drivers.demo.checkout import TERMINAL, durable_history, execution_names
+from tools.stack import every
 
 pytestmark = pytest.mark.twin
 SAGA_STEPS = ["ValidateOrder", "ReserveInventory", "WaitForApproval", "ChargePayment", "ConfirmOrder"]

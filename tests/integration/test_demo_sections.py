@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_twin.demo import carts
+from drivers.demo import carts
 
 pytestmark = pytest.mark.twin
 
@@ -54,7 +54,7 @@ CATALOG_KEYS = {
 
 
 def test_catalog_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPatch) -> None:
-    from local_twin.demo import broken_invariants, catalog
+    from drivers.demo import broken_invariants, catalog
 
     # The same section on a smaller workload, to keep the suite quick; `make demo` runs it full size.
     for name, value in {
@@ -105,7 +105,7 @@ CHECKOUT_KEYS = (
 
 
 def test_checkout_section_keys_and_invariants(twin, monkeypatch: pytest.MonkeyPatch) -> None:
-    from local_twin.demo import broken_invariants, checkout
+    from drivers.demo import broken_invariants, checkout
 
     small = [checkout.Path(p.name, 2, p.payment_token, p.decision, p.last_unit_race) for p in checkout.PATHS]
     monkeypatch.setattr(checkout, "PATHS", small)

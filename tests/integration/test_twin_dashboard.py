@@ -1,5 +1,5 @@
 """modules/observability on the twin: what the stack's apply made, and the dashboard's figures
-computed from the functions' own EMF records (local_twin.dashboard)."""
+computed from the functions' own EMF records (drivers.dashboard)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from local_twin import dashboard, metrics
+from drivers import dashboard, metrics
 
 pytestmark = [pytest.mark.twin, pytest.mark.redis]
 

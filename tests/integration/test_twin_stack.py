@@ -38,12 +38,11 @@ def test_make_plan_env_twin_plans_the_whole_stack_without_an_account(tmp_path) -
     import subprocess
     import sys
 
-    from local_twin.packaging import REPO_ROOT, write_function_zip
+    from tools.packaging import REPO_ROOT
 
-    write_function_zip(REPO_ROOT / "build" / "lambda" / "functions.zip")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     result = subprocess.run(
-        [sys.executable, "-m", "tools.deploy", "plan", "twin"],
+        [sys.executable, "-m", "local_twin", "plan", "--build-dir", str(tmp_path)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from local_twin.bench import report
-from local_twin.bench.measure import count_round_trips, interleaved, ratio
-from local_twin.bench.sections import ttl_cache_hit_ratio, zipf_sampler
+from drivers.bench import report
+from drivers.bench.measure import count_round_trips, interleaved, ratio
+from drivers.bench.sections import ttl_cache_hit_ratio, zipf_sampler
 from local_twin.redis_server import RedisServer
 
 

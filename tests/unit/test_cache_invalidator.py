@@ -35,7 +35,7 @@ from shop.invalidation import (
 )
 from shop.products import ProductStore
 
-from local_twin.metrics import emf_points, select
+from drivers.metrics import emf_points, select
 from local_twin.redis_server import RedisServer
 from local_twin.twin import http_api_event
 from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import

@@ -1,11 +1,11 @@
-"""local_twin.dashboard: the dashboard's figures from EMF records, as the functions write them."""
+"""drivers.dashboard: the dashboard's figures from EMF records, as the functions write them."""
 
 from __future__ import annotations
 
 import json
 
-from local_twin import dashboard
-from local_twin.metrics import emf_points
+from drivers import dashboard
+from drivers.metrics import emf_points
 
 
 def emf(name: str, value: float, unit: str = "Count", **dimensions: str) -> str:

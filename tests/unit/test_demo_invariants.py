@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local_twin.demo import broken_invariants
+from drivers.demo import broken_invariants
 
 CHECKOUT_OK = {
     "checkout.orders": 3,
@@ -53,7 +53,7 @@ def test_catalog_staleness_rules() -> None:
 
 
 def test_a_failed_call_names_the_function_error_the_demo_reports() -> None:
-    from local_twin.twin import HttpResponse
+    from tools.stack import HttpResponse
 
     crashed = HttpResponse(500, {}, {"message": "Internal Server Error"}, "Unhandled")
     assert "Unhandled" in crashed.describe() and "500" in crashed.describe()
@@ -81,8 +81,8 @@ def test_the_durable_engine_is_judged_by_the_same_rules_when_it_ran() -> None:
 
 
 def test_side_by_side_table_has_a_column_per_engine_and_the_price_date() -> None:
-    from local_twin import pricing
-    from local_twin.demo.checkout import side_by_side
+    from drivers import pricing
+    from drivers.demo.checkout import side_by_side
 
     results = {
         "checkout.orders": 56,
@@ -103,7 +103,7 @@ def test_side_by_side_table_has_a_column_per_engine_and_the_price_date() -> None
 
 
 def test_an_orders_cost_on_each_engine_follows_the_list_prices() -> None:
-    from local_twin import pricing
+    from drivers import pricing
 
     # Six transitions and five task invocations: 6 x $0.025/1k + 5 x $0.20/M.
     assert abs(pricing.step_functions_order_usd(6, 5) - (0.00015 + 0.000001)) < 1e-12

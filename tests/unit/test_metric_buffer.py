@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 from shop import observability
 
-from local_twin.metrics import emf_points, select
+from drivers.metrics import emf_points, select
 from local_twin.twin import http_api_event
 from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
 

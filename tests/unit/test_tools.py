@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from local_twin.packaging import function_zip
 from tools import build, deploy, tfrun
+from tools.packaging import function_zip
 
 
 def test_layer_leaves_out_what_the_runtime_ships() -> None:
@@ -104,5 +104,5 @@ def test_lambda_example_package_is_its_source() -> None:
     """The examples deploy package.zip; it must hold exactly examples/basic/src, byte for byte."""
     example = Path(__file__).resolve().parents[2] / "modules" / "lambda-function" / "examples" / "basic"
     assert (example / "package.zip").read_bytes() == function_zip(example / "src"), (
-        "rebuild it: python -c 'from local_twin.packaging import write_function_zip; ...'"
+        "rebuild it: python -c 'from tools.packaging import write_function_zip; ...'"
     )
