@@ -15,7 +15,7 @@ from pathlib import Path
 
 from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
-from local_twin.twin import LocalTwin
+from local_twin.twin import LocalTwin, print_progress
 from tools import tfrun
 from tools.packaging import write_function_zip
 from tools.stack import CHECKOUT_ENGINES
@@ -29,7 +29,10 @@ def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> Non
         raise SystemExit(f"make twin: {taken}") from None
     print("starting the local twin and applying the stack with terraform (environments/twin) ...", flush=True)
     try:
-        with LocalTwin.start(build_dir / "twin") as twin, twin.checkout_engine(checkout_engine):
+        with (
+            LocalTwin.start(build_dir / "twin", report=print_progress) as twin,
+            twin.checkout_engine(checkout_engine),
+        ):
             http.start(ApiGateway(twin.outputs.routes, twin.invoke))
             try:
                 print(twin.describe_provisioning(), flush=True)

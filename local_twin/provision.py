@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,11 @@ def _checked(result: Any, what: str, log: Path) -> None:
         raise ProvisioningFailed(f"terraform {what} failed; see {log}\n" + "\n".join(errors[:40]))
 
 
-def apply_stack(build_dir: Path, endpoint_url: str) -> tuple[StackOutputs, Timings]:
-    """Applies environments/twin to the moto server at `endpoint_url`, from a fresh state."""
+def apply_stack(
+    build_dir: Path, endpoint_url: str, report: Callable[[str], None] | None = None
+) -> tuple[StackOutputs, Timings]:
+    """Applies environments/twin to the moto server at `endpoint_url`, from a fresh state;
+    `report` gets a progress line (resources done of planned, elapsed) every few seconds."""
     work = build_dir / "terraform"
     package = write_function_zip(work / "functions.zip")
     tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=work / "tree")
@@ -54,21 +58,24 @@ def apply_stack(build_dir: Path, endpoint_url: str) -> tuple[StackOutputs, Timin
     started = time.monotonic()
     _checked(tfrun.init(root), "init", work / "init.log")
     initialised = time.monotonic()
-    _checked(
-        tfrun.terraform(
-            [
-                "apply",
-                "-auto-approve",
-                "-input=false",
-                "-no-color",
-                f"-parallelism={PARALLELISM}",
-                f"-var=function_package_zip={package}",
-            ],
-            root,
-        ),
-        "apply",
-        work / "apply.log",
+    progress = tfrun.ApplyProgress(report or (lambda _line: None))
+    applying = tfrun.terraform(
+        [
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-json",
+            f"-parallelism={PARALLELISM}",
+            f"-var=function_package_zip={package}",
+        ],
+        root,
+        on_line=progress,
     )
+    if applying.returncode != 0 and progress.errors:
+        # -json puts terraform's errors on standard output as diagnostics; keep their words.
+        applying.stderr = "\n".join(progress.errors) + "\n" + applying.stderr
+    _checked(applying, "apply", work / "apply.log")
     applied = time.monotonic()
     output = tfrun.terraform(["output", "-json", "-no-color"], root)
     _checked(output, "output", work / "output.log")

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +41,11 @@ ACCOUNT_ID = "123456789012"
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
 
+def print_progress(line: str) -> None:
+    """Where `make twin`, `make demo` and `make bench` show terraform's progress."""
+    print(f"  {line}", flush=True)
+
+
 @dataclass
 class LocalTwin(StackReader):
     endpoint_url: str
@@ -54,9 +59,15 @@ class LocalTwin(StackReader):
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
     def launch(
-        cls, build_dir: Path, with_redis: bool = True, provision: bool = True, timeout: float = 60.0
+        cls,
+        build_dir: Path,
+        with_redis: bool = True,
+        provision: bool = True,
+        timeout: float = 60.0,
+        report: Callable[[str], None] | None = None,
     ) -> LocalTwin:
-        """Starts Redis and the moto server, then (unless `provision` is off) applies the stack."""
+        """Starts Redis and the moto server, then (unless `provision` is off) applies the stack;
+        `report` gets terraform's progress (resources created of planned) while it does."""
         build_dir = build_dir.resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
         redis_server = RedisServer(build_dir) if with_redis else None
@@ -97,7 +108,7 @@ class LocalTwin(StackReader):
             twin = cls(endpoint_url=f"http://127.0.0.1:{port}", build_dir=build_dir, server=server)
             twin.redis = redis_server
             if provision:
-                twin.stack, twin.timings = apply_stack(build_dir, twin.endpoint_url)
+                twin.stack, twin.timings = apply_stack(build_dir, twin.endpoint_url, report)
                 twin._check_cache_user()
             return twin
         except BaseException:
@@ -127,8 +138,14 @@ class LocalTwin(StackReader):
 
     @classmethod
     @contextmanager
-    def start(cls, build_dir: Path, with_redis: bool = True, provision: bool = True) -> Iterator[LocalTwin]:
-        twin = cls.launch(build_dir, with_redis=with_redis, provision=provision)
+    def start(
+        cls,
+        build_dir: Path,
+        with_redis: bool = True,
+        provision: bool = True,
+        report: Callable[[str], None] | None = None,
+    ) -> Iterator[LocalTwin]:
+        twin = cls.launch(build_dir, with_redis=with_redis, provision=provision, report=report)
         try:
             yield twin
         finally:

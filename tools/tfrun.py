@@ -25,8 +25,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -261,10 +262,16 @@ def prepare() -> Path:
 
 
 def terraform(
-    args: Sequence[str], root: Path, *, env: dict[str, str] | None = None, timeout: float = 900
+    args: Sequence[str],
+    root: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One terraform command, in its own process group: on a timeout, an exception or Ctrl-C the
-    whole group (terraform and its provider plugins) is ended, so nothing outlives the caller."""
+    whole group (terraform and its provider plugins) is ended, so nothing outlives the caller.
+    `on_line` sees each line of standard output as terraform prints it (for progress)."""
     argv = [toolchain().terraform, f"-chdir={root}", *args]
     process = subprocess.Popen(
         argv,
@@ -276,7 +283,10 @@ def terraform(
         start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        if on_line is None:
+            stdout, stderr = process.communicate(timeout=timeout)
+        else:
+            stdout, stderr = _streamed(process, on_line, timeout)
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -287,6 +297,74 @@ def terraform(
         process.wait()
         raise
     return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def _streamed(
+    process: subprocess.Popen[str], on_line: Callable[[str], None], timeout: float
+) -> tuple[str, str]:
+    """Standard output line by line while standard error drains on a thread (so neither pipe fills)."""
+    assert process.stdout is not None and process.stderr is not None
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    drain.start()
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        on_line(line)
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+    process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    drain.join(timeout=5)
+    return "".join(lines), "".join(errors)
+
+
+class ApplyProgress:
+    """Resources done out of planned, from `terraform apply -json`'s machine-readable UI
+    (developer.hashicorp.com/terraform/internals/machine-readable-ui: planned_change,
+    change_summary, apply_complete, apply_errored, diagnostic), reported at most every
+    `every_seconds` and when the apply ends. Errors are kept as terraform words them."""
+
+    def __init__(
+        self, report: Callable[[str], None], every_seconds: float = 5.0, what: str = "terraform apply"
+    ):
+        self.report = report
+        self.every_seconds = every_seconds
+        self.what = what
+        self.planned = 0
+        self.done = 0
+        self.errors: list[str] = []
+        self.started = time.monotonic()
+        self._last_report = self.started
+
+    def __call__(self, line: str) -> None:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        kind = message.get("type")
+        if kind == "change_summary" and message.get("changes", {}).get("operation") == "plan":
+            changes = message["changes"]
+            self.planned = changes.get("add", 0) + changes.get("change", 0) + changes.get("remove", 0)
+            self._emit(force=True)
+        elif kind == "apply_complete":
+            self.done += 1
+            self._emit()
+        elif kind == "diagnostic" and message.get("@level") == "error":
+            diagnostic = message.get("diagnostic", {})
+            self.errors.append(f"{diagnostic.get('summary', '')}: {diagnostic.get('detail', '')}".strip(": "))
+        elif kind == "change_summary":
+            self._emit(force=True)
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{self.what}: {self.done}/{self.planned} resources ({elapsed:.0f} s)"
+
+    def _emit(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_report >= self.every_seconds:
+            self._last_report = now
+            self.report(self.line())
 
 
 def init(root: Path, *, backend: bool = False) -> subprocess.CompletedProcess[str]:

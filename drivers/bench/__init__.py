@@ -16,7 +16,7 @@ from typing import Any
 
 from drivers.bench import report, sections
 from drivers.bench.inprocess import Shop
-from local_twin.twin import LocalTwin
+from local_twin.twin import LocalTwin, print_progress
 
 
 def run_bench(build_dir: Path) -> int:
@@ -28,7 +28,7 @@ def run_bench(build_dir: Path) -> int:
     failed: list[str] = []
     samples: dict[str, list[float]] = {}
     timeline: list[tuple[float, str, float]] = []
-    with LocalTwin.start(out_dir / "twin") as twin, Shop.loaded(twin) as shop:
+    with LocalTwin.start(out_dir / "twin", report=print_progress) as twin, Shop.loaded(twin) as shop:
         print(
             f"bench: twin ready in {time.monotonic() - started:.0f} s ({twin.describe_provisioning()})",
             flush=True,

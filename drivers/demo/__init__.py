@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local_twin.twin import LocalTwin
+from local_twin.twin import LocalTwin, print_progress
 
 Section = Callable[[LocalTwin], dict[str, Any]]
 
@@ -117,7 +117,7 @@ def run_demo(build_dir: Path) -> dict[str, Any]:
         "with terraform (environments/twin) ...",
         flush=True,
     )
-    with LocalTwin.start(out_dir / "twin") as twin:
+    with LocalTwin.start(out_dir / "twin", report=print_progress) as twin:
         print(f"twin up at {twin.endpoint_url}; {twin.describe_provisioning()}", flush=True)
         provisioning = {
             "demo.terraform_init_seconds": round(twin.timings.init_seconds, 1),
