@@ -9,10 +9,11 @@ PY      := $(VENV)/bin/python
 BUILD   := build
 PORT    ?= 3000
 ENGINE  ?=
+ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin clean docs openapi
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin twin-environments clean docs openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -59,6 +60,9 @@ bench: venv ## Latency and throughput on the twin; writes build/bench/results.js
 
 twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
 	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))
+
+twin-environments: venv ## Apply dev, staging and prod, each as it is, into one fresh twin with every rule in force (no account)
+	$(PY) -m local_twin apply-environments --build-dir $(BUILD) $(ENVS)
 
 openapi: venv ## The HTTP API's OpenAPI document, generated from the handlers: build/openapi.json
 	$(PY) -m tools.openapi --out $(BUILD)/openapi.json

@@ -1,4 +1,5 @@
-"""`python -m local_twin {serve,plan}`: the twin on its own (`make twin`, `make plan ENV=twin`).
+"""`python -m local_twin {serve,plan,apply-environments}`: the twin on its own (`make twin`,
+`make plan ENV=twin`, `make twin-environments`).
 
 What drives a stack and measures it (the demo, the bench) lives in drivers/ and starts the twin
 through `LocalTwin`; this CLI only runs the twin and plans against it.
@@ -15,10 +16,13 @@ from pathlib import Path
 
 from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
+from local_twin.provision import ProvisioningFailed, apply_stack
 from local_twin.twin import LocalTwin, print_progress
 from tools import tfrun
 from tools.packaging import write_function_zip
 from tools.stack import CHECKOUT_ENGINES
+
+DEPLOYED = ("dev", "staging", "prod")  # the environments users apply into AWS
 
 
 def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> None:
@@ -98,9 +102,26 @@ def plan_against(endpoint_url: str, tree_dir: Path) -> int:
     return planned.returncode
 
 
+def apply_environments(build_dir: Path, environments: list[str]) -> None:
+    """dev, staging and prod applied as they are into one fresh twin, with every rule the twin
+    enforces in force: what `terraform apply` of each would meet in a new account."""
+    with LocalTwin.start(build_dir / "environments-twin", with_redis=False, provision=False) as twin:
+        for environment in environments:
+            print(f"applying environments/{environment} into the twin ...", flush=True)
+            _, timings = apply_stack(
+                build_dir / "environments-twin" / environment, twin.endpoint_url, print_progress, environment
+            )
+            print(
+                f"  {environment}: {timings.resources} resources in {timings.apply_seconds:.0f} s", flush=True
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="local-twin", description=__doc__)
-    parser.add_argument("command", choices=["serve", "plan"])
+    parser.add_argument("command", choices=["serve", "plan", "apply-environments"])
+    parser.add_argument(
+        "environments", nargs="*", default=list(DEPLOYED), help="apply-environments: which (default: all)"
+    )
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="serve: the HTTP API's port on 127.0.0.1"
@@ -112,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     install_signal_handlers()
-    make_target = "twin" if args.command == "serve" else "plan ENV=twin"
+    make_target = {"serve": "twin", "plan": "plan ENV=twin", "apply-environments": "twin-environments"}[
+        args.command
+    ]
     try:
         # The twin is created by `terraform apply`: without terraform, stop before starting anything.
         tfrun.toolchain()
@@ -121,6 +144,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.command == "serve":
             serve(args.build_dir, args.port, args.checkout_engine)
+        elif args.command == "apply-environments":
+            unknown = sorted(set(args.environments) - set(DEPLOYED))
+            if unknown:
+                raise SystemExit(
+                    f"make {make_target}: no environment {unknown}; choose from {list(DEPLOYED)}"
+                )
+            try:
+                apply_environments(args.build_dir, args.environments)
+            except ProvisioningFailed as failed:
+                raise SystemExit(f"make {make_target}: {failed}") from None
         elif plan(args.build_dir):
             raise SystemExit(1)
     except KeyboardInterrupt:

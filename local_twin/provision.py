@@ -44,19 +44,29 @@ def _checked(result: Any, what: str, log: Path) -> None:
 
 
 def apply_stack(
-    build_dir: Path, endpoint_url: str, report: Callable[[str], None] | None = None
+    build_dir: Path,
+    endpoint_url: str,
+    report: Callable[[str], None] | None = None,
+    environment: str = "twin",
 ) -> tuple[StackOutputs, Timings]:
-    """Applies environments/twin to the moto server at `endpoint_url`, from a fresh state;
-    `report` gets a progress line (resources done of planned, elapsed) every few seconds."""
+    """Applies an environment root to the moto server at `endpoint_url`, from a fresh state;
+    `report` gets a progress line (resources done of planned, elapsed) every few seconds.
+
+    environments/twin is the twin's own; dev, staging and prod are applied as they are, their
+    values and region included, with only the provider's endpoints and credentials and the
+    backend (local state) overridden, so that every rule the twin enforces meets their values."""
     work = build_dir / "terraform"
     package = write_function_zip(work / "functions.zip")
     tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=work / "tree")
-    root = tfrun.target_twin(tree / TWIN_ROOT, endpoint_url)
+    own_root = Path("environments") / environment
+    root = tfrun.target_twin(
+        tree / own_root, endpoint_url, region=tfrun.TWIN_REGION if own_root == TWIN_ROOT else None
+    )
     for stale in ("terraform.tfstate", "terraform.tfstate.backup"):
         (root / stale).unlink(missing_ok=True)
 
     started = time.monotonic()
-    _checked(tfrun.init(root), "init", work / "init.log")
+    _checked(tfrun.init(root, backend=own_root != TWIN_ROOT), "init", work / "init.log")
     initialised = time.monotonic()
     progress = tfrun.ApplyProgress(report or (lambda _line: None))
     applying = tfrun.terraform(

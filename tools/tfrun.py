@@ -204,7 +204,7 @@ def _is_state(path: Path) -> bool:
     return (
         path.name.endswith((".tfstate", ".tfstate.backup", ".tfplan"))
         or path.suffix == ".zip"
-        or path.name == TWIN_OVERRIDE
+        or path.name in (TWIN_OVERRIDE, TWIN_BACKEND_OVERRIDE)
     )
 
 
@@ -226,17 +226,20 @@ TWIN_SERVICES = (
     "sts",
 )
 TWIN_OVERRIDE = "twin_override.tf"
+TWIN_BACKEND_OVERRIDE = "twin_backend_override.tf"
 TWIN_REGION = "us-east-1"
 
 
-def twin_override_text(endpoint_url: str, region: str = TWIN_REGION) -> str:
+def twin_override_text(endpoint_url: str, region: str | None = TWIN_REGION) -> str:
     """A provider override (Terraform merges *_override.tf files into the root's own provider
-    block) that points every AWS endpoint at the twin's moto server with fake credentials."""
+    block) that points every AWS endpoint at the twin's moto server with fake credentials.
+    region None keeps the root's own region (an environment applied into the twin as it is)."""
     endpoints = "\n".join(f'    {service} = "{endpoint_url}"' for service in TWIN_SERVICES)
+    region_line = f'  region                      = "{region}"\n' if region else ""
     return (
         "# Written by tools.tfrun for runs against the local twin; never committed.\n"
         'provider "aws" {\n'
-        f'  region                      = "{region}"\n'
+        f"{region_line}"
         '  access_key                  = "testing"\n'
         '  secret_key                  = "testing"\n'
         "  skip_credentials_validation = true\n"
@@ -251,9 +254,19 @@ def twin_override_text(endpoint_url: str, region: str = TWIN_REGION) -> str:
     )
 
 
-def target_twin(root: Path, endpoint_url: str) -> Path:
+# An environment's own S3 backend, replaced by local state beside the copy when it is applied
+# into the twin: the override changes where state lives, and nothing the stack creates.
+LOCAL_BACKEND_OVERRIDE = (
+    "# Written by tools.tfrun for runs against the local twin; never committed.\n"
+    'terraform {\n  backend "local" {}\n}\n'
+)
+
+
+def target_twin(root: Path, endpoint_url: str, region: str | None = TWIN_REGION) -> Path:
     """Points `root` (a folder of the copy) at the twin: the override above, and local state."""
-    (root / TWIN_OVERRIDE).write_text(twin_override_text(endpoint_url))
+    (root / TWIN_OVERRIDE).write_text(twin_override_text(endpoint_url, region))
+    if (root / "backend.tf").exists():
+        (root / TWIN_BACKEND_OVERRIDE).write_text(LOCAL_BACKEND_OVERRIDE)
     return root
 
 
