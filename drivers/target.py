@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from tools.stack import HttpResponse, StackOutputs, StackReader
+from tools.stack import HttpResponse, StackOutputs, StackReader, parsed_body, request_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEPLOYED_ENVIRONMENTS = ("dev", "staging", "prod")
@@ -157,8 +157,8 @@ class DeployedStack(StackReader):
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
     ) -> HttpResponse:
-        text = raw_body if raw_body is not None else (None if json_body is None else json.dumps(json_body))
-        sent_headers = {"Content-Type": "application/json", **(headers or {})} if text is not None else {}
+        text = request_text(json_body, raw_body)
+        sent_headers = {"Content-Type": "application/json"} if text is not None else {}
         sent_headers.update(headers or {})
         prepared = self.signed_request(
             method, path, text.encode() if text is not None else None, sent_headers
@@ -168,8 +168,4 @@ class DeployedStack(StackReader):
                 status, answer_headers, payload = answered.status, dict(answered.headers), answered.read()
         except urllib.error.HTTPError as refused:
             status, answer_headers, payload = refused.code, dict(refused.headers), refused.read()
-        try:
-            parsed = json.loads(payload) if payload else None
-        except json.JSONDecodeError:
-            parsed = payload.decode(errors="replace")
-        return HttpResponse(status, answer_headers, parsed)
+        return HttpResponse(status, answer_headers, parsed_body(payload))

@@ -32,7 +32,7 @@ from botocore.config import Config
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
-from tools.stack import HttpResponse, StackOutputs, StackReader
+from tools.stack import HttpResponse, StackOutputs, StackReader, parsed_body, request_text
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
@@ -198,19 +198,18 @@ class LocalTwin(StackReader):
         if matched is None:
             return HttpResponse(404, {}, {"message": "Not Found"})
         route_key, function, path_parameters = matched
-        body = raw_body if raw_body is not None else (None if json_body is None else json.dumps(json_body))
-        event = http_api_event(method, path, route_key, path_parameters, body, headers or {})
+        event = http_api_event(
+            method, path, route_key, path_parameters, request_text(json_body, raw_body), headers or {}
+        )
         payload, function_error = self.invoke(function, event)
         if function_error:
             return HttpResponse(500, {}, {"message": "Internal Server Error"}, function_error)
         response_body = payload.get("body")
         if payload.get("isBase64Encoded") and response_body:
             response_body = base64.b64decode(response_body).decode()
-        try:
-            parsed = json.loads(response_body) if response_body else None
-        except json.JSONDecodeError:
-            parsed = response_body
-        return HttpResponse(int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed)
+        return HttpResponse(
+            int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed_body(response_body)
+        )
 
 
 def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:

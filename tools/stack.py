@@ -79,6 +79,21 @@ class HttpResponse:
         return f"{text} (function error: {self.function_error})" if self.function_error else text
 
 
+def request_text(json_body: Any = None, raw_body: str | None = None) -> str | None:
+    """A request's body as sent: the raw text when given, else the JSON of json_body."""
+    return raw_body if raw_body is not None else (None if json_body is None else json.dumps(json_body))
+
+
+def parsed_body(text: str | bytes | None) -> Any:
+    """A response's body as the drivers read it: JSON where it is JSON, else the text itself."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text.decode(errors="replace") if isinstance(text, bytes) else text
+
+
 class StackReader:
     """Reads of an applied stack through its clients; a subclass gives `client` and `outputs`."""
 

@@ -52,3 +52,45 @@ def test_outputs_come_from_the_environment_roots_stack_output() -> None:
     assert outputs_from_json(printed).table_name == "t"
     with pytest.raises(RuntimeError, match="no `stack` output"):
         outputs_from_json({"api_url": {"value": API}})
+
+
+def test_a_request_reaches_the_api_signed_and_its_answer_is_read_on_any_status() -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, str]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            seen.append(
+                {**dict(self.headers), "body": self.rfile.read(int(self.headers["Content-Length"])).decode()}
+            )
+            answer = json.dumps({"error": "version_conflict", "message": "stale"}).encode()
+            self.send_response(409)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="a", aws_secret_access_key="b", region_name="eu-west-1"
+        )
+        stack = DeployedStack(
+            "dev", StackOutputs({"api_url": f"http://127.0.0.1:{server.server_port}"}), session
+        )
+        answered = stack.request(
+            "PUT", "/carts/c1", json_body={"items": {"A": 1}}, headers={"If-Match": '"3"'}
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (answered.status, answered.json["error"]) == (409, "version_conflict")
+    assert seen[0]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=a/")
+    assert seen[0]["If-Match"] == '"3"' and json.loads(seen[0]["body"]) == {"items": {"A": 1}}
