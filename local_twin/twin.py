@@ -219,11 +219,16 @@ def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
 
 
 def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-    """The route key, function and path parameters that API Gateway would pick for a request."""
+    """The route key, function and path parameters that API Gateway would pick for a request.
+
+    The method must be the route's, exactly: HTTP methods are case-sensitive (RFC 9110 section 9.1),
+    so `put` or `Delete` match no route and get 404. The path must match whole (fullmatch: `$`
+    also matches before a trailing newline, so "/carts/c1/items\n" reached POST .../items).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html"""
     for route_key, function in routes.items():
         route_method, pattern = _route_pattern(route_key)
-        found = pattern.match(path)
-        if found and route_method == method.upper():
+        found = pattern.fullmatch(path)
+        if found and route_method == method:
             return route_key, function, found.groupdict()
     return None
 

@@ -27,6 +27,13 @@ MAX_INTEGER_DIGITS = 64
 # Matched whole (re.fullmatch) with ASCII classes: `\d` would read "٣" as 3. Only HTTP's own
 # whitespace (space, tab) may surround the value.
 _IF_MATCH = re.compile(r'[ \t]*(?:W/)?(?:"([0-9]{1,12})"|([0-9]{1,12}))[ \t]*')
+# A path parameter is one whole segment, as API Gateway routes it: anything but "/", to the end of
+# the path. Powertools' own rule ends in `$`, which also matches before a trailing newline, and an
+# HTTP API hands the function the path percent-decoded: "/carts/ABC-1%0A" arrived as "ABC-1\n",
+# was captured as "ABC-1" and written. Captured whole, the identifier's own check refuses it.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html (a path
+# variable is one segment) and .../http-api-parameter-mapping.html (what reaches the integration).
+_PATH_PARAMETER = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 _JSON_MEDIA_TYPE = "application/json"
 _JSON_CHARSETS = {"utf-8", "utf8"}
 Model = TypeVar("Model", bound=BaseModel)
@@ -125,8 +132,17 @@ def if_match_header() -> Any:
     )
 
 
+class ShopResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, with routes matched whole and path parameters captured as
+    whole segments (see _PATH_PARAMETER). Powertools' REST resolver overrides the same hook."""
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = r"\A{}\Z") -> re.Pattern[str]:
+        return re.compile(base_regex.format(_PATH_PARAMETER.sub(r"(?P<\1>[^/]+)", rule)))
+
+
 def new_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = ShopResolver()
 
     @app.exception_handler(ShopError)
     def handle_shop_error(error: ShopError) -> Response:
@@ -166,6 +182,50 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
+def _require_unicode(text: str, where: str) -> None:
+    """JSON's `\\ud800` escape decodes to a lone surrogate, which is not Unicode text: no UTF-8
+    encoder (boto3's, DynamoDB's, a log's) can write it, so the write failed with a 500. RFC 8259
+    section 8.2 leaves such strings' behaviour unpredictable; the shop refuses them.
+    https://www.rfc-editor.org/rfc/rfc8259#section-8.2"""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInput(
+            f"{where} holds a lone surrogate (U+{ord(text[error.start]):04X} at position {error.start}); "
+            "strings must be Unicode text: a surrogate escape is accepted only as half of a pair"
+        ) from None
+
+
+def _require_unicode_values(value: Any) -> None:
+    """Every string inside a JSON value; objects inside it were checked by _json_object."""
+    if isinstance(value, str):
+        _require_unicode(value, "a string in the body")
+    elif isinstance(value, list):
+        for element in value:
+            _require_unicode_values(element)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook: an object whose names are unique and whose strings are Unicode.
+
+    A name given twice is refused rather than letting the last one win: RFC 8259 section 4 says the
+    names within an object SHOULD be unique and that parsers differ on duplicates, so a proxy, a
+    log or a validator in front of the function may read the first value while the function acts
+    on the last; and a duplicate is almost always a client's bug.
+    https://www.rfc-editor.org/rfc/rfc8259#section-4"""
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        _require_unicode(name, "a name in the body")
+        if name in document:
+            raise InvalidInput(
+                f"the body is not valid JSON for this API: the name {name[:80]!r} appears twice in "
+                "one object; names within an object must be unique"
+            )
+        _require_unicode_values(value)
+        document[name] = value
+    return document
+
+
 def require_json_content_type(app: APIGatewayHttpResolver) -> None:
     """A body is read only when it is declared JSON: `application/json`, optionally `charset=utf-8`."""
     declared = app.current_event.headers.get("content-type")
@@ -190,12 +250,13 @@ def request_body(app: APIGatewayHttpResolver, model: type[Model]) -> Model:
             raw = base64.b64decode(raw, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise InvalidInput("the body is not valid base64-encoded UTF-8") from error
+    _require_unicode(raw, "the body")
     if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     if not raw.strip():
         raise InvalidInput("a JSON body is required")
     try:
-        document = json.loads(raw, parse_int=_bounded_int)
+        document = json.loads(raw, parse_int=_bounded_int, object_pairs_hook=_json_object)
     except (json.JSONDecodeError, RecursionError) as error:
         raise InvalidInput(f"the body is not valid JSON: {error}") from None
     if not isinstance(document, dict):

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from moto import mock_aws
-from shop import payments, validation
+from shop import http, payments, validation
 from shop.carts import CartStore
 from shop.errors import InvalidInput
 from shop.products import ProductStore
@@ -374,3 +374,187 @@ def test_code_cites_no_missing_design_document() -> None:
             for section in re.findall(r'README, "([^"]+)"', text):
                 assert any(heading.startswith(section) for heading in readme_sections), (source, section)
     assert citing == []
+
+
+# --- 6. strings that are not Unicode text (issue 20) ---------------------------------------------
+
+# Every string field of every write route, and a name: each holding the escape of a lone surrogate,
+# which json decodes and no UTF-8 encoder can write (boto3's and DynamoDB's failed with a 500).
+LONE_SURROGATE = "\\ud800"
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("put-cart", '{"items": {"SKU-1%s": 2}}'),
+        ("put-cart", '{"items": {"SKU-1": 2}, "%s": 1}'),
+        ("add-item", '{"sku": "SKU-1%s", "quantity": 1}'),
+        ("put-product", '{"name": "Mug %s", "price_cents": 100, "stock": 1, "version": 0}'),
+        ("put-product", '{"name": "%s", "price_cents": 100, "stock": 1, "version": 0}'),
+        ("place-order", '{"cart_id": "c1%s", "payment_token": "tok_ok"}'),
+        ("place-order", '{"cart_id": "c1", "payment_token": "tok_ok%s"}'),
+        ("approve", '{"decision": "approve%s"}'),
+        ("approve", '{"decision": "reject", "reason": "no %s"}'),
+        ("approve", '{"decision": "reject", "reason": ["a", ["%s"]]}'),
+    ],
+    ids=[
+        "cart-sku",
+        "cart-name",
+        "item-sku",
+        "product-name",
+        "product-name-alone",
+        "order-cart-id",
+        "payment-token",
+        "decision",
+        "reason",
+        "nested-list",
+    ],
+)
+def test_a_string_holding_a_lone_surrogate_is_a_400_and_writes_nothing(
+    shop: Shop, empty: Shop, route: str, body: str
+) -> None:
+    seed_cart_and_product(shop)
+    before = shop.items()
+    status, answer = call(shop, route, body % LONE_SURROGATE)
+    assert_rejected(status, answer, 400, "invalid_input", "lone surrogate", "U+D800")
+    assert shop.items() == before
+
+
+def test_a_lone_surrogate_in_the_body_text_itself_is_a_400(empty: Shop) -> None:
+    # The event's JSON can carry the body as a string that already holds the surrogate.
+    status, answer = call(empty, "put-product", product(name="Mug").replace("Mug", "Mug\ud800"))
+    assert_rejected(status, answer, 400, "invalid_input", "lone surrogate")
+    assert empty.items() == []
+
+
+def test_a_surrogate_pair_is_one_character_and_accepted(empty: Shop) -> None:
+    status, answer = call(
+        empty, "put-product", '{"name": "Mug \\ud83d\\ude00", "price_cents": 1, "stock": 1, "version": 0}'
+    )
+    assert status == 201, answer
+    assert answer["name"] == "Mug \U0001f600"
+
+
+# --- 7. a name given twice in one JSON object (issue 20) -------------------------------------------
+
+# RFC 8259 section 4: names SHOULD be unique, and parsers differ on which value wins; the last one
+# used to win silently, so `{"items": {"X": "bad"}, "items": {}}` emptied a cart.
+DUPLICATE_NAMES = {
+    "put-cart": '{"items": {"SKU-1": 2}, "items": {}}',
+    "add-item": '{"sku": "SKU-1", "quantity": 1, "quantity": 3}',
+    "put-product": '{"name": "Mug", "price_cents": 100, "stock": 1, "version": 0, "price_cents": 1}',
+    "place-order": '{"cart_id": "c1", "payment_token": "tok_ok", "cart_id": "c2"}',
+    "approve": '{"decision": "reject", "decision": "approve"}',
+}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_a_name_given_twice_in_an_object_is_a_400_and_writes_nothing(
+    shop: Shop, empty: Shop, route: str
+) -> None:
+    seed_cart_and_product(shop)
+    before = shop.items()
+    status, answer = call(shop, route, DUPLICATE_NAMES[route])
+    assert_rejected(status, answer, 400, "invalid_input", "appears twice")
+    assert shop.items() == before
+
+
+def test_a_name_given_twice_in_a_nested_object_is_a_400(empty: Shop) -> None:
+    status, answer = call(empty, "put-cart", '{"items": {"SKU-1": 2, "SKU-1": 5}}')
+    assert_rejected(status, answer, 400, "invalid_input", "'SKU-1' appears twice")
+    assert empty.items() == []
+
+
+def test_the_same_name_in_two_objects_is_not_a_duplicate() -> None:
+    text = '{"items": {"items": 1, "SKU-1": 2}, "version": 1}'
+    assert json.loads(text, object_pairs_hook=http._json_object) == json.loads(text)
+
+
+# --- 8. path identifiers as API Gateway hands them over (issue 20) ---------------------------------
+
+# An HTTP API percent-decodes the path before it invokes the function, so `PUT /carts/ABC-1%0A`
+# reaches the handler as rawPath "/carts/ABC-1\n" and pathParameters {"cart_id": "ABC-1\n"}: the
+# event built here is that one, not the percent-encoded path `call` builds.
+PATH_ROUTES = [
+    ("cart", "GET", "/carts/{cart_id}", "cart_id", "c1", None),
+    ("cart", "PUT", "/carts/{cart_id}", "cart_id", "c1", {"items": {"SKU-1": 1}, "version": 1}),
+    ("cart", "DELETE", "/carts/{cart_id}", "cart_id", "c1", None),
+    ("cart", "POST", "/carts/{cart_id}/items", "cart_id", "c1", {"sku": "SKU-1", "quantity": 1}),
+    ("catalog", "GET", "/products/{sku}", "sku", "SKU-1", None),
+    (
+        "catalog",
+        "PUT",
+        "/products/{sku}",
+        "sku",
+        "SKU-1",
+        {"name": "Mug", "price_cents": 100, "stock": 1, "version": 1},
+    ),
+    ("checkout", "GET", "/orders/{order_id}", "order_id", ORDER_ID, None),
+    ("checkout", "POST", "/orders/{order_id}/approval", "order_id", ORDER_ID, {"decision": "approve"}),
+]
+
+
+def decoded_path_call(
+    shop: Shop, function: str, method: str, template: str, name: str, value: str, body: Any
+) -> tuple[int, dict[str, Any]]:
+    path = template.replace("{" + name + "}", value)
+    event = http_api_event(
+        method, path, f"{method} {template}", {name: value}, None if body is None else json.dumps(body), {}
+    )
+    response = getattr(shop, function)(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "\n\n"], ids=["lf", "crlf", "two-lf"])
+@pytest.mark.parametrize(
+    ("function", "method", "template", "name", "value", "body"),
+    PATH_ROUTES,
+    ids=[f"{method} {template}" for _, method, template, *_ in PATH_ROUTES],
+)
+def test_a_path_identifier_with_a_trailing_newline_is_a_400_and_acts_on_nothing(
+    shop: Shop,
+    empty: Shop,
+    function: str,
+    method: str,
+    template: str,
+    name: str,
+    value: str,
+    body: Any,
+    suffix: str,
+) -> None:
+    # The identifier without its newline exists: acting on it would show in the table or the answer.
+    seed_cart_and_product(shop)
+    before = shop.items()
+    status, answer = decoded_path_call(shop, function, method, template, name, value + suffix, body)
+    assert_rejected(status, answer, 400, "invalid_input", "is invalid")
+    assert shop.items() == before
+
+
+def test_a_static_path_segment_with_a_trailing_newline_routes_nowhere(shop: Shop, empty: Shop) -> None:
+    seed_cart_and_product(shop)
+    before = shop.items()
+    event = http_api_event(
+        "POST",
+        "/carts/c1/items\n",
+        "POST /carts/{cart_id}/items",
+        {"cart_id": "c1"},
+        json.dumps({"sku": "SKU-1", "quantity": 1}),
+        {},
+    )
+    response = shop.cart(event, FakeContext())
+    assert response["statusCode"] == 404, response
+    assert json.loads(response["body"])["error"] == "not_found"
+    assert shop.items() == before
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "template", "name", "value", "body"),
+    [route for route in PATH_ROUTES if route[1] != "DELETE"],
+)
+def test_the_same_identifiers_without_the_newline_still_work(
+    shop: Shop, empty: Shop, function: str, method: str, template: str, name: str, value: str, body: Any
+) -> None:
+    seed_cart_and_product(shop)
+    status, answer = decoded_path_call(shop, function, method, template, name, value, body)
+    # The order does not exist: 404 from the handler, after the identifier was accepted.
+    assert status in ((404,) if function == "checkout" else (200, 201)), answer

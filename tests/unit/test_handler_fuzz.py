@@ -83,9 +83,21 @@ bad_add_body = st.one_of(
     st.builds(lambda s, q: dumps({"sku": s, "quantity": q}), good_sku, bad_quantity),
     st.just(json.dumps({"sku": "SKU-1"})),
 )
-bad_cart_id = st.text(alphabet=string.printable.replace("/", ""), min_size=65, max_size=80) | st.text(
-    alphabet="!@$%^*()+=~ ,;:'", min_size=1, max_size=8
+bad_cart_id = (
+    st.text(alphabet=string.printable.replace("/", ""), min_size=65, max_size=80)
+    | st.text(alphabet="!@$%^*()+=~ ,;:'", min_size=1, max_size=8)
+    # API Gateway hands the path over percent-decoded: `/carts/c1%0A` arrives as "c1\n", and a route
+    # rule ending in `$` once captured "c1" and wrote it (issue 20).
+    | st.from_regex(r"\A[A-Za-z0-9_-]{1,20}\Z").map(lambda c: c + "\n")
 )
+# A JSON string holding a lone surrogate (json.dumps writes it as "\\ud800"): no UTF-8 encoder can
+# write it, and DynamoDB's answered with a 500 (issue 20).
+with_lone_surrogate = st.tuples(st.text(max_size=10), st.characters(categories=["Cs"])).map("".join)
+
+
+def with_a_name_twice(document: dict[str, Any], name: str) -> str:
+    """The document's JSON with one of its names given a second time, with the same value."""
+    return json.dumps(document)[:-1] + f", {json.dumps(name)}: {json.dumps(document[name])}}}"
 
 
 def request_event(method: str, cart_id: str, suffix: str, body: str | None, headers: dict[str, str]) -> dict:
@@ -109,6 +121,17 @@ def without_content_type(event: dict) -> dict:
 
 malformed_events = st.one_of(
     st.builds(lambda b: request_event("PUT", "c1", "", b, {}), bad_put_body),
+    st.builds(
+        lambda k: request_event("PUT", "c1", "", json.dumps({"items": {k: 1}}), {}), with_lone_surrogate
+    ),
+    st.builds(
+        lambda s: request_event("POST", "c1", "/items", json.dumps({"sku": s, "quantity": 1}), {}),
+        with_lone_surrogate,
+    ),
+    st.builds(
+        lambda n: request_event("PUT", "c1", "", with_a_name_twice({"items": {}, "version": 1}, n), {}),
+        st.sampled_from(["items", "version"]),
+    ),
     # A well-formed body not declared as JSON: 415, and nothing written.
     st.builds(
         lambda t: request_event("PUT", "c1", "", '{"items": {"SKU-1": 1}}', {"Content-Type": t}),
@@ -181,8 +204,10 @@ bad_product_body = st.one_of(
         lambda n: json.dumps({**good_product, "name": n}),
         st.text(max_size=20).map(lambda n: n + "\x1b[31m")
         | st.text(max_size=20).map(lambda n: "\u202e" + n)
-        | st.text(alphabet=st.characters(categories=["Cc"]), min_size=1, max_size=5),
+        | st.text(alphabet=st.characters(categories=["Cc"]), min_size=1, max_size=5)
+        | with_lone_surrogate,
     ),
+    st.sampled_from(sorted(good_product)).map(lambda n: with_a_name_twice(good_product, n)),
     st.builds(
         lambda k: json.dumps({**good_product, k: 1}),
         st.text(min_size=1, max_size=8).filter(lambda k: k not in good_product),
@@ -202,6 +227,14 @@ malformed_catalog_events = st.one_of(
     st.builds(
         lambda s: http_api_event("GET", f"/products/{quote(s)}", "GET /products/{sku}", {"sku": s}, None, {}),
         bad_sku.filter(lambda s: "/" not in s and s),
+    ),
+    # The path as API Gateway hands it over: percent-decoded, so a newline arrives as one.
+    st.builds(
+        lambda m, s: http_api_event(
+            m, f"/products/{s}\n", f"{m} /products/{{sku}}", {"sku": f"{s}\n"}, json.dumps(good_product), {}
+        ),
+        st.sampled_from(["GET", "PUT"]),
+        good_sku,
     ),
 )
 

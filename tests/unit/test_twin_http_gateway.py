@@ -6,22 +6,26 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import select
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from local_twin.http_server import ApiGateway, PortTaken, TwinHttpServer
 
 ROUTES = {
     "GET /carts/{cart_id}": "cart",
     "PUT /carts/{cart_id}": "cart",
+    "POST /carts/{cart_id}/items": "cart",
     "POST /orders": "checkout",
 }
 
@@ -31,9 +35,12 @@ class Functions:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.result: Any = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
         self.error: str | None = None
+        self.raises: Exception | None = None
 
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, str | None]:
         self.events.append((function, event))
+        if self.raises is not None:
+            raise self.raises
         return self.result, self.error
 
 
@@ -297,3 +304,178 @@ def test_make_twin_stops_the_http_server_with_the_twin(
     assert "fake twin stopped after the http server" in rest
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
         probe.connect(("127.0.0.1", port))
+
+
+# --- issue 20: what a client from the outside saw -------------------------------------------------
+
+
+def test_each_response_on_a_kept_alive_connection_leaves_in_one_write_without_nagle(
+    server: TwinHttpServer, functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Headers and body in two writes made the body wait for the client's delayed ACK: 52 ms per
+    # request on one connection against 5.8 ms on new ones. Count the server's socket writes.
+    port = server.server_address[1]
+    writes: list[tuple[int, int]] = []  # (bytes, TCP_NODELAY) per write from the server's side
+    send, sendall = socket.socket.send, socket.socket.sendall
+
+    def record(sock: socket.socket, data: Any) -> None:
+        if sock.getsockname()[1] == port:
+            writes.append((len(data), sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)))
+
+    def counted_send(sock: socket.socket, data: Any, *args: Any) -> int:
+        record(sock, data)
+        return send(sock, data, *args)
+
+    def counted_sendall(sock: socket.socket, data: Any, *args: Any) -> None:
+        record(sock, data)
+        return sendall(sock, data, *args)
+
+    monkeypatch.setattr(socket.socket, "send", counted_send)
+    monkeypatch.setattr(socket.socket, "sendall", counted_sendall)
+    functions.result = {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": "x" * 2000,
+    }
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(5):
+        connection.request("GET", "/carts/c1")
+        response = connection.getresponse()
+        assert (response.status, len(response.read())) == (200, 2000)
+    connection.close()
+    assert len(writes) == 5, writes
+    assert all(size > 2000 and nodelay for size, nodelay in writes), writes
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}}, "Invoke"),
+        ClientError({"Error": {"Code": "ServiceException", "Message": "boom"}}, "Invoke"),
+        EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+        ReadTimeoutError(endpoint_url="http://127.0.0.1:1"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+    ids=["throttled", "service-error", "endpoint-down", "timeout", "reset"],
+)
+def test_a_failed_invoke_gets_api_gateways_500_and_the_connection_stays_usable(
+    server: TwinHttpServer, functions: Functions, failure: Exception
+) -> None:
+    functions.raises = failure
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    connection.request("GET", "/carts/c1")
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (500, b'{"message":"Internal Server Error"}')
+    assert response.getheader("Content-Type") == "application/json"
+    assert response.getheader("Apigw-Requestid") == functions.events[0][1]["requestContext"]["requestId"]
+    functions.raises = None
+    connection.request("GET", "/carts/c1")
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
+def test_64_connections_opened_at_once_are_all_queued_and_answered(functions: Functions) -> None:
+    # Bound and listening but not yet accepting: every connection must fit in the listen backlog
+    # (the stdlib's 5 took 6 and left the rest to SYN retransmits and resets).
+    running = TwinHttpServer(0)
+    port = running.server_address[1]
+    clients = []
+    try:
+        for _ in range(64):
+            client = socket.socket()
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+            clients.append(client)
+        deadline = time.monotonic() + 0.5
+        connected: set[socket.socket] = set()
+        while len(connected) < 64 and time.monotonic() < deadline:
+            _, writable, _ = select.select([], [c for c in clients if c not in connected], [], 0.05)
+            connected.update(writable)
+        assert len(connected) == 64
+        running.start(ApiGateway(ROUTES, functions.invoke))
+        for client in clients:
+            client.setblocking(True)
+            client.settimeout(10)
+            client.sendall(b"GET /carts/c1 HTTP/1.1\r\nHost: twin\r\nConnection: close\r\n\r\n")
+        answers = [b"".join(iter(lambda c=client: c.recv(65536), b"")) for client in clients]
+        assert all(answer.startswith(b"HTTP/1.1 200 ") for answer in answers)
+        assert len(functions.events) == 64
+    finally:
+        for client in clients:
+            client.close()
+        running.stop()
+
+
+def raw_request(server: TwinHttpServer, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(server.server_address[:2], timeout=10) as client:
+        client.sendall(request)
+        response = http.client.HTTPResponse(client)
+        response.begin()
+        return response.status, dict(response.getheaders()), response.read()
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [
+        ("put", "/carts/c1"),
+        ("Put", "/carts/c1"),
+        ("get", "/carts/c1"),
+        ("post", "/orders"),
+        ("gEt", "/carts/c1"),
+        ("GET", "//carts/c1"),
+        ("GET", "//carts//c1"),
+        ("POST", "/orders%0A"),
+        ("POST", "/carts/c1/items%0A"),
+    ],
+)
+def test_requests_api_gateway_routes_nowhere_get_its_404(
+    server: TwinHttpServer, functions: Functions, method: str, target: str
+) -> None:
+    response = call(server, method, target, b"{}", [("Content-Type", "application/json")])
+    assert (response.status, response.read_body) == (404, b'{"message":"Not Found"}')  # type: ignore[attr-defined]
+    assert functions.events == []
+
+
+def test_a_path_id_with_a_trailing_newline_reaches_the_function_with_the_newline(
+    server: TwinHttpServer, functions: Functions
+) -> None:
+    # As an HTTP API does: the path percent-decoded; the handler's own check refuses the id.
+    call(server, "PUT", "/carts/ABC-1%0A", b"{}", [("Content-Type", "application/json")])
+    ((_, event),) = functions.events
+    assert event["pathParameters"] == {"cart_id": "ABC-1\n"}
+    assert event["rawPath"] == "/carts/ABC-1\n"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /carts/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: twin\r\n\r\n", 414),
+        (b"GET /carts/" + b"a" * 10_300 + b" HTTP/1.1\r\nHost: twin\r\n\r\n", 414),
+        (
+            b"GET /carts/c1 HTTP/1.1\r\nHost: twin\r\n"
+            + b"".join(b"X-H%d: v\r\n" % n for n in range(120))
+            + b"\r\n",
+            431,
+        ),
+        (b"GET /carts/c1 HTTP/1.1\r\nHost: twin\r\nX-Big: " + b"v" * 10_300 + b"\r\n\r\n", 431),
+        (b"GET /carts/c1 HTTP/1.1\r\nHost: twin\r\nX-Big: " + b"v" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET /carts/c1 HTTX/1.1\r\nHost: twin\r\n\r\n", 400),
+    ],
+    ids=["70k-path", "11k-path", "120-headers", "11k-header", "70k-header", "bad-version"],
+)
+def test_transport_errors_get_api_gateway_json_not_html(
+    server: TwinHttpServer, functions: Functions, request_bytes: bytes, status: int
+) -> None:
+    answered, headers, body = raw_request(server, request_bytes)
+    assert answered == status
+    assert headers["Content-Type"] == "application/json"
+    assert set(json.loads(body)) == {"message"} and b"<" not in body
+    assert functions.events == []
+
+
+def test_a_request_just_inside_the_header_quota_is_served(
+    server: TwinHttpServer, functions: Functions
+) -> None:
+    response = call(server, "GET", "/carts/c1", headers=[("X-Big", "v" * 9000)])
+    assert response.status == 200
+    assert len(functions.events) == 1
