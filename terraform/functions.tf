@@ -1,5 +1,17 @@
 # Every function of the shop: what differs per function is in local.functions, what
 # is the same (runtime settings per environment, VPC, layers) is in the module block.
+#
+# Which functions run in the VPC: only those that talk to the cache (in_vpc = true), because the
+# cache is the only resource of the shop that lives in the VPC. The private subnets have no NAT,
+# so a function attached to them reaches an AWS API only through an endpoint; every other function
+# runs outside the VPC, where Lambda gives it AWS's public endpoints ("Giving Lambda functions
+# access to resources in an Amazon VPC": https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html,
+# and "Enable internet access for VPC-connected Lambda functions":
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html). checkout, for one,
+# calls Step Functions and the Lambda API (durable executions), and checkout-durable's SDK
+# checkpoints through the Lambda API: in the VPC they would need interface endpoints for both.
+# What the in-VPC functions call is in main.tf's local.vpc_interface_endpoints, and
+# tests/terraform/test_network_paths.py checks every in-VPC function's IAM actions have a path.
 
 locals {
   alias_name = var.functions.snap_start ? "live" : null
@@ -54,11 +66,31 @@ locals {
     conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
   }
 
+  # What checkout needs of the durable function, granted only when that function exists.
+  checkout_durable_statements = [
+    {
+      # Durable executions are invoked through the alias: an execution replays on its version.
+      sid        = "StartDurableCheckout"
+      actions    = ["lambda:InvokeFunction"]
+      resources  = ["${local.checkout_durable_arn}:live"]
+      conditions = []
+    },
+    {
+      # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...):
+      # the Service Authorization Reference lists all four on its "durable execution" resource type.
+      sid        = "ReadAndAnswerDurableCheckouts"
+      actions    = ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", "lambda:SendDurableExecutionCallbackSuccess", "lambda:SendDurableExecutionCallbackFailure"]
+      resources  = ["${local.checkout_durable_arn}:*"]
+      conditions = []
+    },
+  ]
+
   functions = {
     cache_invalidator = {
       description        = "Durable cache invalidation from the table's stream: every changed product, whoever wrote it"
       handler            = "handlers.cache_invalidator.handler"
       timeout            = local.invalidator_timeout
+      in_vpc             = true
       security_group_ids = [module.cache.client_security_group_id]
       environment = merge(local.cache_client_environment, {
         POWERTOOLS_SERVICE_NAME = "cache-invalidator"
@@ -81,10 +113,10 @@ locals {
     }
 
     cart = {
-      description        = "Carts in DynamoDB: optimistic locking and TTL"
-      handler            = "handlers.cart.handler"
-      timeout            = 10
-      security_group_ids = []
+      description = "Carts in DynamoDB: optimistic locking and TTL"
+      handler     = "handlers.cart.handler"
+      timeout     = 10
+      in_vpc      = false
       environment = {
         POWERTOOLS_SERVICE_NAME = "cart"
         CART_TTL_SECONDS        = tostring(var.cart_ttl_seconds)
@@ -105,6 +137,7 @@ locals {
       description        = "Catalog reads cache-aside over Valkey, writes to DynamoDB"
       handler            = "handlers.catalog.handler"
       timeout            = 10
+      in_vpc             = true
       security_group_ids = [module.cache.client_security_group_id]
       environment = merge(local.cache_client_environment, {
         POWERTOOLS_SERVICE_NAME   = "catalog"
@@ -126,18 +159,20 @@ locals {
     }
 
     checkout = {
-      description        = "Places orders idempotently and starts the checkout saga"
-      handler            = "handlers.checkout.handler"
-      timeout            = 10
-      security_group_ids = []
+      description = "Places orders idempotently and starts the checkout saga"
+      handler     = "handlers.checkout.handler"
+      timeout     = 10
+      in_vpc      = false
       environment = {
-        POWERTOOLS_SERVICE_NAME   = "checkout"
-        ORDERS_STATE_MACHINE_ARN  = local.checkout_state_machine_arn
-        APPROVAL_THRESHOLD_CENTS  = tostring(var.approval_threshold_cents)
-        CHECKOUT_ENGINE           = var.checkout_engine
-        CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live"
+        POWERTOOLS_SERVICE_NAME  = "checkout"
+        ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
+        APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
+        CHECKOUT_ENGINE          = var.checkout_engine
       }
-      stream_sources = {}
+      # Added only where the durable function exists (durable_checkout.enabled).
+      durable_environment       = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
+      durable_policy_statements = local.checkout_durable_statements
+      stream_sources            = {}
       policy_statements = [
         {
           sid        = "ReadCartsProductsOrders"
@@ -165,21 +200,6 @@ locals {
           conditions = []
         },
         {
-          # Durable executions are invoked through the alias: an execution replays on its version.
-          sid        = "StartDurableCheckout"
-          actions    = ["lambda:InvokeFunction"]
-          resources  = ["${local.checkout_durable_arn}:live"]
-          conditions = []
-        },
-        {
-          # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...):
-          # the Service Authorization Reference lists all four on its "durable execution" resource type.
-          sid        = "ReadAndAnswerDurableCheckouts"
-          actions    = ["lambda:GetDurableExecution", "lambda:GetDurableExecutionHistory", "lambda:SendDurableExecutionCallbackSuccess", "lambda:SendDurableExecutionCallbackFailure"]
-          resources  = ["${local.checkout_durable_arn}:*"]
-          conditions = []
-        },
-        {
           # The workflow's key encrypts execution data; only Step Functions may use it for us.
           sid       = "ExecutionDataKey"
           actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -192,27 +212,11 @@ locals {
       ]
     }
 
-    checkout_durable = {
-      description        = "The checkout saga as a Lambda durable function (checkout_engine = durable)"
-      handler            = "handlers.checkout_durable.handler"
-      timeout            = 30
-      security_group_ids = []
-      durable_config     = var.durable_checkout
-      environment = {
-        POWERTOOLS_SERVICE_NAME = "checkout-durable"
-      }
-      stream_sources = {}
-      policy_statements = [
-        local.saga_order_items,
-        local.state_table_key,
-      ]
-    }
-
     order_steps = {
-      description        = "The checkout saga's idempotent steps"
-      handler            = "handlers.order_steps.handler"
-      timeout            = 20
-      security_group_ids = []
+      description = "The checkout saga's idempotent steps"
+      handler     = "handlers.order_steps.handler"
+      timeout     = 20
+      in_vpc      = false
       environment = {
         POWERTOOLS_SERVICE_NAME = "order-steps"
       }
@@ -222,12 +226,42 @@ locals {
         local.state_table_key,
       ]
     }
+
+    # Off where durable_checkout.enabled is false (variables.tf): the module block leaves it out.
+    checkout_durable = {
+      enabled        = var.durable_checkout.enabled
+      description    = "The checkout saga as a Lambda durable function (checkout_engine = durable)"
+      handler        = "handlers.checkout_durable.handler"
+      timeout        = 30
+      in_vpc         = false
+      durable_config = { execution_timeout = var.durable_checkout.execution_timeout, retention_period = var.durable_checkout.retention_period }
+      environment = {
+        POWERTOOLS_SERVICE_NAME = "checkout-durable"
+      }
+      stream_sources = {}
+      policy_statements = [
+        local.saga_order_items,
+        local.state_table_key,
+      ]
+    }
+  }
+
+  # The functions this environment creates: every entry but those switched off (enabled = false).
+  created_functions = { for key, function in local.functions : key => function if try(function.enabled, true) }
+  # Each function's environment and role, with what it adds where the durable function exists.
+  function_environment = {
+    for key, function in local.created_functions :
+    key => merge(local.common_environment, function.environment, var.durable_checkout.enabled ? try(function.durable_environment, {}) : {})
+  }
+  function_policy_statements = {
+    for key, function in local.created_functions :
+    key => concat(function.policy_statements, var.durable_checkout.enabled ? try(function.durable_policy_statements, []) : [])
   }
 }
 
 module "function" {
   source   = "../modules/lambda-function"
-  for_each = local.functions
+  for_each = local.created_functions
 
   function_name         = "${local.name}-${replace(each.key, "_", "-")}"
   description           = each.value.description
@@ -243,9 +277,36 @@ module "function" {
   alias_name            = try(each.value.durable_config, null) != null ? "live" : local.alias_name
   durable_config        = try(each.value.durable_config, null)
   dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
-  vpc                   = merge(local.function_vpc, { security_group_ids = each.value.security_group_ids })
-  environment_variables = merge(local.common_environment, each.value.environment)
-  policy_statements     = each.value.policy_statements
+  vpc                   = each.value.in_vpc ? merge(local.function_vpc, { security_group_ids = try(each.value.security_group_ids, []) }) : null
+  environment_variables = local.function_environment[each.key]
+  policy_statements     = local.function_policy_statements[each.key]
   stream_sources        = each.value.stream_sources
   tags                  = local.tags
+}
+
+# Lambda refuses DurableConfig in a region without durable functions. A warning, not an error: AWS
+# adds regions, and durable_function_regions (variables.tf, with the page it comes from) may lag.
+check "durable_function_region" {
+  assert {
+    condition     = !var.durable_checkout.enabled || contains(var.durable_function_regions, data.aws_region.current.region)
+    error_message = "durable_checkout.enabled in ${data.aws_region.current.region}, which is not in durable_function_regions (${join(", ", var.durable_function_regions)}): check AWS's documentation that Lambda durable functions exist there, or CreateFunction with DurableConfig may fail."
+  }
+}
+
+# Lambda keeps 100 of the account's concurrency unreserved, and refuses a reservation that would
+# leave less ("Specified ReservedConcurrentExecutions for function decreases account's
+# UnreservedConcurrentExecution below its minimum value of [100]"): "Configuring reserved
+# concurrency", https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html. The
+# quota is 1,000 by default, and "new AWS accounts have reduced concurrency and memory quotas"
+# (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), so the stack checks
+# its reservations against the quota the environment declares before it creates a function.
+resource "terraform_data" "reserved_concurrency_budget" {
+  input = var.functions.reserved_concurrency
+
+  lifecycle {
+    precondition {
+      condition     = var.functions.reserved_concurrency < 0 || var.functions.reserved_concurrency * length(local.created_functions) <= var.functions.account_concurrency - 100
+      error_message = "functions.reserved_concurrency = ${var.functions.reserved_concurrency} for each of ${length(local.created_functions)} functions reserves ${var.functions.reserved_concurrency * length(local.created_functions)}, but Lambda keeps 100 of the account's ${var.functions.account_concurrency} unreserved: reserve at most ${floor(max(0, var.functions.account_concurrency - 100) / length(local.created_functions))} per function, set -1 (no reservation), or raise the quota (Service Quotas) and functions.account_concurrency."
+    }
+  }
 }

@@ -23,6 +23,21 @@ locals {
   checkout_durable_arn    = "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:function:${local.checkout_durable_name}"
   checkout_executions_arn = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:execution:${local.checkout_state_machine_name}:*"
 
+  # The AWS APIs that the in-VPC functions (functions.tf, in_vpc = true: catalog and the cache
+  # invalidator) call from inside the VPC, each through an interface endpoint, since the private
+  # subnets have no NAT. Worked out from their code and roles:
+  # - xray: Lambda's X-Ray daemon runs in the execution environment and relays segments to the
+  #   X-Ray API (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-lambda.html).
+  # - DynamoDB: the gateway endpoint (modules/network), not an interface endpoint.
+  # - not needed: logs (Lambda's service ships stdout, EMF metrics included, to CloudWatch Logs);
+  #   kms (DynamoDB, Lambda and SQS use the keys on the caller's behalf; the function calls no KMS
+  #   API); sts (Lambda hands the function its role's credentials); the ElastiCache IAM token is a
+  #   SigV4 presign made locally, checked by the cache itself, reached through its security group;
+  #   states and lambda (only checkout and checkout-durable call them, and they run outside the VPC).
+  # tests/terraform/test_network_paths.py fails when an in-VPC function's role grants an action
+  # on a service that has no path here.
+  vpc_interface_endpoints = ["xray"]
+
   routes = {
     "GET /carts/{cart_id}"             = "cart"
     "PUT /carts/{cart_id}"             = "cart"
@@ -44,7 +59,7 @@ module "network" {
   az_count                    = var.network.az_count
   interface_endpoint_az_count = var.network.interface_endpoint_az_count
   nat_gateway                 = { enabled = var.network.nat_gateway }
-  interface_endpoints         = ["states", "sts", "kms", "logs", "xray"]
+  interface_endpoints         = local.vpc_interface_endpoints
   flow_logs                   = { retention_in_days = var.functions.log_retention_in_days }
   tags                        = local.tags
 }
@@ -123,7 +138,7 @@ module "observability" {
   }
   functions                 = { for key, function in module.function : key => function.function_name }
   dead_letter_queue_arns    = { for key, function in module.function : key => function.dead_letter_queue_arn }
-  stream_consumer_functions = [for key, function in local.functions : module.function[key].function_name if length(function.stream_sources) > 0]
+  stream_consumer_functions = [for key, function in local.created_functions : module.function[key].function_name if length(function.stream_sources) > 0]
   workflow = {
     state_machine_arn = module.checkout_workflow.arn
     log_group_name    = module.checkout_workflow.log_group_name

@@ -40,10 +40,11 @@ variable "state_table" {
 }
 
 variable "functions" {
-  description = "Per-environment function settings: memory, reserved concurrency, SnapStart with a `live` alias, log retention."
+  description = "Per-environment function settings: memory, reserved concurrency per function (-1: none), the account's concurrency quota in this region (account_concurrency, 1000 by default; new accounts get less), SnapStart with a `live` alias, log retention."
   type = object({
     memory_size           = optional(number, 512)
     reserved_concurrency  = optional(number, 10)
+    account_concurrency   = optional(number, 1000)
     snap_start            = optional(bool, false)
     log_retention_in_days = optional(number, 365)
     log_level             = optional(string, "INFO")
@@ -95,15 +96,31 @@ variable "checkout_engine" {
     condition     = contains(["step-functions", "durable"], var.checkout_engine)
     error_message = "checkout_engine must be \"step-functions\" or \"durable\"."
   }
+  validation {
+    condition     = var.checkout_engine != "durable" || var.durable_checkout.enabled
+    error_message = "checkout_engine = \"durable\" needs durable_checkout.enabled = true: with the durable function off there is nothing to run new orders' sagas on. Use checkout_engine = \"step-functions\", or enable the durable function in a region that has Lambda durable functions (see durable_checkout)."
+  }
 }
 
 variable "durable_checkout" {
-  description = "The durable checkout function's limits: execution_timeout (seconds, 1 to 31622400) bounds a whole saga including the wait for approval, like the state machine's TimeoutSeconds; retention_period (days, 1 to 90) is how long a closed execution's history stays readable for GET /orders/{id}."
+  description = "The durable checkout function (checkout-durable). enabled: create it; off by default, because Lambda durable functions exist only in some regions (see durable_function_regions) and Lambda refuses DurableConfig elsewhere. execution_timeout (seconds, 1 to 31622400) bounds a whole saga including the wait for approval, like the state machine's TimeoutSeconds; retention_period (days, 1 to 90) is how long a closed execution's history stays readable for GET /orders/{id}."
   type = object({
+    enabled           = optional(bool, false)
     execution_timeout = optional(number, 172800)
     retention_period  = optional(number, 14)
   })
   default = {}
+}
+
+variable "durable_function_regions" {
+  description = "Regions where AWS documents Lambda durable functions. A durable_checkout enabled elsewhere gets a warning at plan (check \"durable_function_region\"): AWS adds regions over time, so extend this list from AWS's documentation rather than trust it. Launched in US East (Ohio) only: https://docs.aws.amazon.com/lambda/latest/dg/durable-functions.html and the provider's aws_lambda_function durable_config (\"may only be available in limited regions, including us-east-2\"): https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lambda_function#durable_config."
+  type        = list(string)
+  default     = ["us-east-2"]
+
+  validation {
+    condition     = alltrue([for region in var.durable_function_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", region))])
+    error_message = "durable_function_regions must hold region names such as \"us-east-2\"."
+  }
 }
 
 variable "cart_ttl_seconds" {

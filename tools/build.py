@@ -5,10 +5,26 @@
   python3.13 runtime lacks, as Linux wheels for the chosen architecture, laid out under
   python/ as Lambda layers expect.
 
-Why some distributions are removed after pip installs them: the runtime ships boto3 with
-its dependencies, and aws-xray-sdk (Powertools' tracer) requires botocore, so pip brings
-botocore and its dependencies along: 2,000 files and 22 MB unzipped that the runtime already
-has. They are removed by their own RECORD, so nothing else is touched.
+Why the layer ships boto3, botocore and the durable execution SDK although the runtime has them:
+- The durable execution SDK: AWS's "Supported runtimes for durable functions" says the runtime's
+  copy is for testing and development and recommends packaging it for production, so that a
+  runtime update cannot change replay behaviour under running executions
+  (https://docs.aws.amazon.com/lambda/latest/dg/durable-supported-runtimes.html). The layer carries
+  the version pyproject.toml pins, the one the suite tests.
+- boto3 and botocore: checkout calls the durable execution operations (Invoke with
+  DurableExecutionName, GetDurableExecution, GetDurableExecutionHistory,
+  SendDurableExecutionCallbackSuccess/Failure) and the SDK calls CheckpointDurableExecution and
+  GetDurableExecutionState, and its own metadata requires `boto3>=1.43.114`. AWS documents no fixed SDK version for python3.13: "The
+  version of the AWS SDK included in the Python runtime depends on the runtime version and your
+  AWS Region" ("Runtime-included SDK versions",
+  https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html#python-sdk-included), so nothing
+  guarantees the runtime's botocore knows those operations. The layer ships the boto3 closure that
+  pyproject.toml pins (boto3==1.44.5), and the python/ folder of a layer comes before the runtime's
+  own packages on sys.path ("Working with layers for Python Lambda functions",
+  https://docs.aws.amazon.com/lambda/latest/dg/python-layers.html). It costs about 22 MB unzipped,
+  well inside the 250 MB limit.
+PROVIDED_BY_RUNTIME is therefore empty: nothing the functions import is left to the runtime.
+remove_runtime_provided stays for a team that decides otherwise for a package of its own.
 """
 
 from __future__ import annotations
@@ -26,20 +42,8 @@ from pathlib import Path
 from tools.packaging import write_function_zip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Distributions the Lambda Python runtime ships: boto3 and its dependency closure, and the durable
-# execution SDK. Packaging the SDK would pin its version (AWS's advice for production), at 0.6 MB
-# for every function although only checkout-durable uses it; the layer keeps to what the runtime
-# lacks, and a team that needs to pin it adds a layer of its own to that one function.
-PROVIDED_BY_RUNTIME = {
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "urllib3",
-    "python-dateutil",
-    "six",
-    "aws-durable-execution-sdk-python",
-}
+# Distributions left to the Lambda Python runtime instead of the layer: none (see the docstring).
+PROVIDED_BY_RUNTIME: frozenset[str] = frozenset()
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
@@ -71,6 +75,10 @@ def pip_command(target: Path, architecture: str, python_version: str) -> list[st
         python_version,
         "--only-binary=:all:",
         "--no-compile",
+        # The suite's versions of everything the requirements pull in (botocore, s3transfer, ...),
+        # so that the layer holds the closure that was tested, not whatever is newest.
+        "--constraint",
+        str(REPO_ROOT / "constraints.txt"),
         *layer_requirements(),
     ]
 

@@ -21,6 +21,7 @@ module "shop" {
   api                    = var.api
   observability          = var.observability
   checkout_engine        = var.checkout_engine
+  durable_checkout       = var.durable_checkout
   function_package_zip   = var.function_package_zip
   dependencies_layer_zip = var.dependencies_layer_zip
 }

@@ -42,6 +42,12 @@ variable "checkout_engine" {
   default     = "step-functions"
 }
 
+variable "durable_checkout" {
+  description = "Passed to the stack: see terraform/variables.tf (off unless the region has Lambda durable functions)."
+  type        = any
+  default     = {}
+}
+
 variable "function_package_zip" {
   description = "Written by `make build`; `make plan` passes it."
   type        = string

@@ -45,6 +45,11 @@ module "shop" {
     log_retention_in_days = 1
   }
 
+  # The twin runs both engines side by side (`make demo`, `make twin ENGINE=durable`).
+  durable_checkout = {
+    enabled = true
+  }
+
   # Alarms over 1-minute periods, notifying no one: the twin has no one to page.
   observability = {
     alarm_period_seconds = 60

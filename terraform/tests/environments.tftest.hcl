@@ -29,7 +29,7 @@ run "dev" {
   command = plan
 
   variables {
-    checkout_engine      = "durable"
+    checkout_engine      = "step-functions"
     environment          = "dev"
     function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
     network = {
@@ -43,7 +43,7 @@ run "dev" {
     }
     functions = {
       memory_size           = 512
-      reserved_concurrency  = 5
+      reserved_concurrency  = -1
       snap_start            = false
       log_retention_in_days = 7
       log_level             = "DEBUG"
@@ -66,18 +66,23 @@ run "dev" {
   }
 
   assert {
-    condition     = alltrue([for key, function in module.function : function.qualifier == null if key != "checkout_durable"])
+    condition     = alltrue([for key, function in module.function : function.qualifier == null])
     error_message = "dev: no SnapStart, so API Gateway calls $LATEST and there is no alias"
   }
 
   assert {
-    condition     = module.function["checkout_durable"].qualifier == "live" && local.functions.checkout.environment.CHECKOUT_ENGINE == "durable" && local.functions.checkout.environment.CHECKOUT_DURABLE_FUNCTION == "shop-dev-checkout-durable:live"
-    error_message = "dev: checkout starts new orders on the durable function, through its alias (durable executions need published versions)"
+    condition     = !contains(keys(module.function), "checkout_durable") && local.functions.checkout.environment.CHECKOUT_ENGINE == "step-functions" && !contains(keys(local.function_environment.checkout), "CHECKOUT_DURABLE_FUNCTION")
+    error_message = "dev (eu-west-1, no durable functions there): no checkout-durable, and checkout runs new orders on the state machine and knows no durable function"
   }
 
   assert {
-    condition     = !var.state_table.deletion_protection && var.functions.reserved_concurrency == 5
-    error_message = "dev: the table can be torn down, and few concurrent executions are reserved"
+    condition     = !anytrue([for statement in local.function_policy_statements.checkout : anytrue([for action in statement.actions : startswith(action, "lambda:")])])
+    error_message = "dev: without the durable function, checkout's role grants no Lambda action"
+  }
+
+  assert {
+    condition     = !var.state_table.deletion_protection && var.functions.reserved_concurrency == -1
+    error_message = "dev: the table can be torn down, and no concurrency is reserved (a new account's quota leaves none to reserve)"
   }
 
   assert {
@@ -126,8 +131,8 @@ run "staging" {
   }
 
   assert {
-    condition     = local.functions.checkout.environment.CHECKOUT_ENGINE == "step-functions" && module.function["checkout_durable"].qualifier == "live"
-    error_message = "staging: new orders still run on the state machine; the durable function is deployed beside it, behind its alias"
+    condition     = local.functions.checkout.environment.CHECKOUT_ENGINE == "step-functions" && !contains(keys(module.function), "checkout_durable")
+    error_message = "staging (eu-west-1): new orders run on the state machine, and there is no durable function"
   }
 
   assert {
@@ -146,8 +151,8 @@ run "staging" {
   }
 
   assert {
-    condition     = toset(keys(module.observability.alarm_arns)) == toset(concat(["shop-staging-cache-hit-ratio", "shop-staging-workflow-failure-rate", "shop-staging-cache-memory-001", "shop-staging-cache-memory-002"], flatten([for role in keys(local.functions) : ["shop-staging-errors-${role}", "shop-staging-throttles-${role}", "shop-staging-dlq-${role}"]])))
-    error_message = "staging: the hit-ratio and failure-rate alarms, one memory alarm per cache node, and errors, throttles and DLQ alarms per function, all planned before their ARNs exist"
+    condition     = toset(keys(module.observability.alarm_arns)) == toset(concat(["shop-staging-cache-hit-ratio", "shop-staging-workflow-failure-rate", "shop-staging-cache-memory-001", "shop-staging-cache-memory-002"], flatten([for role in keys(local.created_functions) : ["shop-staging-errors-${role}", "shop-staging-throttles-${role}", "shop-staging-dlq-${role}"]])))
+    error_message = "staging: the hit-ratio and failure-rate alarms, one memory alarm per cache node, and errors, throttles and DLQ alarms per function created, all planned before their ARNs exist"
   }
 }
 
@@ -217,7 +222,81 @@ run "prod" {
   }
 
   assert {
-    condition     = length(module.observability.alarm_arns) == 2 + 3 + 3 * length(local.functions)
+    condition     = length(module.observability.alarm_arns) == 2 + 3 + 3 * length(local.created_functions)
     error_message = "prod: the hit-ratio and failure-rate alarms, a memory alarm per cache node (3), and three alarms per function"
   }
+}
+
+# The durable engine needs the durable function: with it off (every environment in eu-west-1, the
+# stack's default), checkout_engine = "durable" is refused at plan, before anything is created.
+run "durable_engine_without_the_durable_function" {
+  command = plan
+
+  variables {
+    environment          = "dev"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    checkout_engine      = "durable"
+  }
+
+  expect_failures = [var.checkout_engine]
+}
+
+# A durable function in a region where AWS does not document durable functions gets the check's
+# warning (the mocked region is eu-west-1).
+run "durable_function_outside_the_documented_regions" {
+  command = plan
+
+  variables {
+    environment          = "dev"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    durable_checkout     = { enabled = true }
+  }
+
+  expect_failures = [check.durable_function_region]
+}
+
+# Once AWS lists the region (here the mocked eu-west-1), the durable function is created behind its
+# alias and checkout may run new orders on it.
+run "durable_engine_where_durable_functions_exist" {
+  command = plan
+
+  variables {
+    environment              = "dev"
+    function_package_zip     = "../modules/lambda-function/examples/basic/package.zip"
+    durable_checkout         = { enabled = true }
+    durable_function_regions = ["us-east-2", "eu-west-1"]
+    checkout_engine          = "durable"
+  }
+
+  assert {
+    condition     = module.function["checkout_durable"].qualifier == "live" && local.function_environment.checkout.CHECKOUT_DURABLE_FUNCTION == "shop-dev-checkout-durable:live"
+    error_message = "checkout starts new orders on the durable function, through its alias (durable executions need published versions)"
+  }
+}
+
+# Lambda keeps 100 of the account's concurrency unreserved: five functions reserving 200 each in an
+# account of 1,000 are refused before anything is created.
+run "reserved_concurrency_over_the_account_quota" {
+  command = plan
+
+  variables {
+    environment          = "prod"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    functions            = { reserved_concurrency = 200 }
+  }
+
+  expect_failures = [terraform_data.reserved_concurrency_budget]
+}
+
+# A new account with a reduced quota (here 50) cannot reserve even 5 per function.
+run "reserved_concurrency_in_a_new_account" {
+  command = plan
+
+  variables {
+    environment          = "dev"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    functions            = { reserved_concurrency = 5, account_concurrency = 50 }
+  }
+
+  expect_failures = [terraform_data.reserved_concurrency_budget]
 }

@@ -2,25 +2,85 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
+import re
+import tomllib
 import zipfile
 from pathlib import Path
 
+import botocore
+import botocore.session
 import pytest
 
 from tools import build, deploy, tfrun
 from tools.packaging import function_zip
 
 
-def test_layer_leaves_out_what_the_runtime_ships() -> None:
+def canonical(requirement: str) -> str:
+    return build.canonical_name(re.split(r"[\[=<>!~; ]", requirement, maxsplit=1)[0])
+
+
+def closure(distribution: str, seen: set[str] | None = None) -> set[str]:
+    """The distribution and everything it requires (extras aside), from the installed metadata."""
+    seen = set() if seen is None else seen
+    name = build.canonical_name(distribution)
+    if name in seen:
+        return seen
+    seen.add(name)
+    for requirement in importlib.metadata.requires(name) or []:
+        if "extra ==" not in requirement:
+            closure(canonical(requirement), seen)
+    return seen
+
+
+def test_layer_ships_the_durable_sdk_and_boto3_pinned() -> None:
+    """The durable SDK (AWS: the runtime's copy is for testing and development) and the boto3
+    that knows the durable execution operations go into the layer, at pyproject's pins: nothing
+    in their closure is stripped as if the runtime provided it."""
+    pyproject = tomllib.loads((build.REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     requirements = build.layer_requirements()
-    names = [r.split("[")[0].split("=")[0] for r in requirements]
-    assert "boto3" not in names and "aws-durable-execution-sdk-python" not in names
-    assert "aws-lambda-powertools" in names and "pydantic" in names
+    assert requirements == pyproject, "every runtime dependency goes into the layer, as pinned"
+    assert {"boto3==1.44.5"} <= set(requirements)
+    assert any(r.startswith("aws-durable-execution-sdk-python==") for r in requirements)
     assert all("==" in r for r in requirements), "layer contents must be pinned"
+    shipped = closure("boto3") | closure("aws-durable-execution-sdk-python")
+    assert "botocore" in shipped
+    assert not shipped & build.PROVIDED_BY_RUNTIME
 
 
-def test_runtime_provided_distributions_are_removed_by_their_record(tmp_path: Path) -> None:
+def test_layer_pip_command_pins_the_closure_to_the_constraints(tmp_path: Path) -> None:
+    command = build.pip_command(tmp_path, "arm64", "3.13")
+    constraints = Path(command[command.index("--constraint") + 1])
+    pinned = {line.split("==")[0] for line in constraints.read_text().splitlines() if "==" in line}
+    assert {"botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil"} <= pinned
+
+
+def test_layer_boto3_knows_the_durable_execution_operations() -> None:
+    """What checkout and the SDK call exist in the botocore that the layer pins."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    assert botocore.__version__ == constraint_version("botocore")
+    assert {
+        "CheckpointDurableExecution",
+        "GetDurableExecutionState",
+        "GetDurableExecution",
+        "GetDurableExecutionHistory",
+        "SendDurableExecutionCallbackSuccess",
+        "SendDurableExecutionCallbackFailure",
+    } <= set(model.operation_names)
+    assert "DurableExecutionName" in model.operation_model("Invoke").input_shape.members
+
+
+def constraint_version(distribution: str) -> str:
+    for line in (build.REPO_ROOT / "constraints.txt").read_text().splitlines():
+        if line.split("==")[0] == distribution:
+            return line.split("==")[1].strip()
+    raise AssertionError(f"{distribution} is not pinned in constraints.txt")
+
+
+def test_runtime_provided_distributions_are_removed_by_their_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = tmp_path / "python"
 
     def install(distribution: str, files: dict[str, str]) -> None:
@@ -41,6 +101,7 @@ def test_runtime_provided_distributions_are_removed_by_their_record(tmp_path: Pa
         "botocore/__init__.py,,\n../outside.txt,,\n/etc/hostname,,\n"
     )
 
+    monkeypatch.setattr(build, "PROVIDED_BY_RUNTIME", frozenset({"botocore", "python-dateutil", "six"}))
     removed = build.remove_runtime_provided(site)
 
     assert removed == ["botocore", "python-dateutil", "six"]
