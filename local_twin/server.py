@@ -23,7 +23,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, streams
+from local_twin import emulations, service_rules, streams
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
     DurableExecutions,
@@ -197,6 +197,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     install_local_invoke(pool, substitutions, durable)
     install_dynamodb_isolation()
     emulations.install()
+    service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)
     stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
