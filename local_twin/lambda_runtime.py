@@ -50,7 +50,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tools.build import canonical_name, layer_requirements, remove_runtime_provided
+from tools.build import PROVIDED_BY_RUNTIME, canonical_name, layer_requirements, remove_runtime_provided
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / "build" / "lambda-runtime"
@@ -209,12 +209,19 @@ def _pip_install(target: Path, requirements: Sequence[str], python: WorkerPython
         raise RuntimeBuildFailed(f"pip could not install {list(requirements)}:\n{result.stderr[-4000:]}")
 
 
-def _cached_folder(kind: str, requirements: Sequence[str], python: WorkerPython, finish: Any = None) -> Path:
+def _cached_folder(
+    kind: str,
+    requirements: Sequence[str],
+    python: WorkerPython,
+    finish: Any = None,
+    also_keyed_by: Any = None,
+) -> Path:
     """build/lambda-runtime/<kind>-py<version>-<hash>: `requirements` installed for `python`.
 
     Built in a staging folder and renamed into place under a lock, so a folder that exists is
     complete, and two twins starting at once build it once."""
-    digest = hashlib.sha256(json.dumps([kind, sorted(requirements), python.tag, _platform_tag()]).encode())
+    key = [kind, sorted(requirements), python.tag, _platform_tag(), also_keyed_by]
+    digest = hashlib.sha256(json.dumps(key).encode())
     final = CACHE_ROOT / f"{kind}-py{python.tag}-{digest.hexdigest()[:16]}"
     if final.exists():
         return final
@@ -258,7 +265,9 @@ def twin_layer_zip(python: WorkerPython | None = None) -> Path:
         remove_runtime_provided(staging / "site")
         (staging / "dependencies.zip").write_bytes(_zip_tree(staging / "site", "python"))
 
-    return _cached_folder("layer", layer_requirements(), python, package) / "dependencies.zip"
+    # Keyed by what tools/build.py strips too: a change there rebuilds the twin's layer.
+    stripped = sorted(PROVIDED_BY_RUNTIME)
+    return _cached_folder("layer", layer_requirements(), python, package, stripped) / "dependencies.zip"
 
 
 def runtime_site_packages(python: WorkerPython | None = None) -> Path:
