@@ -16,7 +16,6 @@ import os
 import selectors
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,6 +24,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from local_twin.lambda_runtime import LayerContent, WorkerRuntime, unpack_layers
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # Lambda's own ceiling per function is the account quota; the twin caps it lower
@@ -43,11 +44,14 @@ class FunctionSpec:
     environment: dict[str, str]
     code: bytes
     reserved_concurrency: int | None = None
+    # The function's layers as applied, in order (moto's Layers, with the zip moto stores for each).
+    layers: tuple[LayerContent, ...] = ()
 
     @property
     def fingerprint(self) -> str:
         digest = hashlib.sha256(self.code)
-        digest.update(json.dumps([self.handler, self.environment, self.timeout_seconds]).encode())
+        layer_arns = [layer.arn for layer in self.layers]
+        digest.update(json.dumps([self.handler, self.environment, self.timeout_seconds, layer_arns]).encode())
         return digest.hexdigest()[:16]
 
 
@@ -74,7 +78,15 @@ class InvocationResult:
 
 
 class _Environment:
-    def __init__(self, spec: FunctionSpec, task_root: Path, runtime_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        task_root: Path,
+        runtime_env: dict[str, str],
+        runtime: WorkerRuntime,
+        opt: Path,
+        setup_log: str = "",
+    ) -> None:
         self.spec = spec
         env = {**runtime_env, **spec.environment}
         env.update(
@@ -86,13 +98,14 @@ class _Environment:
                 "AWS_LAMBDA_LOG_STREAM_NAME": f"twin/{uuid.uuid4().hex}",
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
                 "LAMBDA_TASK_ROOT": str(task_root),
+                "LAMBDA_RUNTIME_DIR": str(runtime.site_packages),
                 "_HANDLER": spec.handler,
                 "TWIN_FUNCTION_ARN": spec.arn,
                 "PYTHONUNBUFFERED": "1",
             }
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-u", str(WORKER_SCRIPT)],
+            runtime.command(WORKER_SCRIPT, task_root, opt),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=task_root,
@@ -105,7 +118,7 @@ class _Environment:
         if ready is None:
             self.kill()
             raise RuntimeError(f"execution environment for {spec.name} did not start")
-        self.init_log = json.loads(ready).get("init_log", "")
+        self.init_log = setup_log + json.loads(ready).get("init_log", "")
 
     def _read_line(self, timeout: float) -> str | None:
         assert self.process.stdout is not None
@@ -168,25 +181,57 @@ class TooManyRequests(Exception):
 
 
 class LambdaPool:
-    def __init__(self, runtime_env: dict[str, str], work_dir: Path | None = None) -> None:
+    def __init__(
+        self, runtime_env: dict[str, str], work_dir: Path | None = None, runtime: WorkerRuntime | None = None
+    ) -> None:
         self._runtime_env = runtime_env
+        self._runtime = runtime
         # Absolute: workers start with the task root as their working directory and path.
         self._work_dir = (work_dir or Path(tempfile.mkdtemp(prefix="twin-lambda-"))).resolve()
         self._work_dir.mkdir(parents=True, exist_ok=True)
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
 
-    def _task_root(self, spec: FunctionSpec) -> Path:
-        root = self._work_dir / f"{spec.name}-{spec.fingerprint}"
+    def _unpacked(self, root: Path, unpack: Any) -> Path:
         if not root.exists():
             staging = root.with_suffix(".tmp" + uuid.uuid4().hex[:6])
-            with zipfile.ZipFile(io.BytesIO(spec.code)) as archive:
-                archive.extractall(staging)
+            unpack(staging)
             try:
                 staging.rename(root)
             except OSError:  # another thread unpacked the same code first; either copy will do
                 shutil.rmtree(staging, ignore_errors=True)
         return root
+
+    def _task_root(self, spec: FunctionSpec) -> Path:
+        def unpack(staging: Path) -> None:
+            with zipfile.ZipFile(io.BytesIO(spec.code)) as archive:
+                archive.extractall(staging)
+
+        return self._unpacked(self._work_dir / f"{spec.name}-{spec.fingerprint}", unpack)
+
+    def _opt(self, spec: FunctionSpec) -> Path:
+        """The function's /opt: its layers, unpacked in the function's order. Functions with the same
+        layers share one copy, so Python compiles the layers' modules once per twin, not per function."""
+        digest = hashlib.sha256()
+        for layer in spec.layers:
+            digest.update(layer.arn.encode() + hashlib.sha256(layer.code).digest())
+        return self._unpacked(
+            self._work_dir / f"opt-{digest.hexdigest()[:16]}",
+            lambda staging: unpack_layers(spec.layers, staging),
+        )
+
+    def _environment(self, spec: FunctionSpec) -> _Environment:
+        if self._runtime is None:
+            self._runtime = WorkerRuntime.prepare()
+        # A layer the twin has no zip for (another account's) is left out, and the init log says so.
+        setup_log = "".join(
+            f"twin: no content for layer {layer.arn}; this environment runs without it\n"
+            for layer in spec.layers
+            if not layer.code
+        )
+        return _Environment(
+            spec, self._task_root(spec), self._runtime_env, self._runtime, self._opt(spec), setup_log
+        )
 
     def _acquire(self, spec: FunctionSpec) -> _Environment:
         key = spec.fingerprint
@@ -202,7 +247,7 @@ class LambdaPool:
                 raise TooManyRequests(f"Rate Exceeded: {spec.name} is at its concurrency limit of {limit}")
             pool.busy += 1
         try:
-            environment = _Environment(spec, self._task_root(spec), self._runtime_env)
+            environment = self._environment(spec)
         except Exception:
             with self._lock:
                 pool.busy -= 1

@@ -7,6 +7,10 @@ phase) and then serves invocations one at a time for as long as the twin keeps i
 so module-scope state (clients, connections, cached config) lives across warm
 invocations exactly as it does in AWS.
 
+The twin starts it as `python -I -S lambda_worker.py SEARCH_PATH` (see lambda_runtime.py), so this
+script imports only the standard library, and the handler only what Lambda would put on its path:
+SEARCH_PATH is a JSON object naming the task root, the layers' folders and the runtime's packages.
+
 Protocol: one JSON object per line on the original stdin/stdout. Everything the
 handler prints (Powertools Logger, EMF metrics, print) is captured per invocation
 from file descriptors 1 and 2 and sent back with the result as the invocation's log.
@@ -18,6 +22,7 @@ import importlib
 import json
 import os
 import resource
+import site
 import sys
 import threading
 import time
@@ -117,21 +122,74 @@ def _error_payload(exc: BaseException, error_type: str | None = None) -> dict[st
     }
 
 
+class _Fault(Exception):
+    """An init failure that the runtime reports under its own error type, not the exception's."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type, self.message, self.trace = error_type, message, trace or []
+
+
+def _load_handler(handler: str) -> Any:
+    """The python3.13 runtime's handler loading, with its error types and messages (awslambdaric's
+    bootstrap._get_handler: https://github.com/aws/aws-lambda-python-runtime-interface-client,
+    awslambdaric/bootstrap.py), e.g. a missing package is Runtime.ImportModuleError, "Unable to import
+    module 'app': No module named 'requests'"."""
+    module_name, dot, function_name = handler.rpartition(".")
+    if not dot:
+        raise _Fault(
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{handler}': not enough values to unpack (expected 2, got 1)",
+        )
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise _Fault(
+            "Runtime.BuiltInModuleConflict", f"Cannot use built-in module {module_name} as a handler module"
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise _Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise _Fault(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", trace
+        ) from exc
+    try:
+        return getattr(module, function_name)
+    except AttributeError as exc:
+        raise _Fault(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        ) from exc
+
+
+def _use_lambdas_search_path(search_path: dict[str, list[str]]) -> None:
+    """Lambda's folders before the standard library, as the runtime orders them; .pth files in the site
+    folders are read as Python's site module would (with -S it imports nothing by itself)."""
+    standard_library = [entry for entry in sys.path if entry not in search_path["path"]]
+    sys.path[:] = [*search_path["path"], *standard_library]
+    for folder in search_path["site_dirs"]:
+        site.addsitedir(folder, known_paths=set(sys.path))
+    sys.argv[:] = [sys.argv[0]]
+
+
 def main() -> None:
     _die_with_parent()
     control_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     control_in = sys.stdin
-    task_root = os.environ["LAMBDA_TASK_ROOT"]
-    sys.path[0] = task_root
+    if len(sys.argv) > 1:
+        _use_lambdas_search_path(json.loads(sys.argv[1]))
+    else:  # started without the twin's runtime: the task root at least comes first
+        sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     logs = _LogCapture()
 
-    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     init_error: dict[str, Any] | None = None
     handler = None
     try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-    except Exception as exc:  # the runtime reports any init failure this way
-        init_error = _error_payload(exc, "Runtime.ImportModuleError")
+        handler = _load_handler(os.environ["_HANDLER"])
+    except _Fault as fault:
+        init_error = {"errorMessage": fault.message, "errorType": fault.error_type, "stackTrace": fault.trace}
+    except Exception as exc:  # an error raised by the module's own init code keeps its type
+        init_error = _error_payload(exc)
     control_out.write(json.dumps({"ready": True, "init_log": logs.drain()}) + "\n")
 
     for line in control_in:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local_twin.lambda_runtime import twin_layer_zip
 from tools import tfrun
 from tools.packaging import write_function_zip
 from tools.stack import StackOutputs
@@ -57,6 +58,8 @@ def apply_stack(
     backend (local state) overridden, so that every rule the twin enforces meets their values."""
     work = build_dir / "terraform"
     package = write_function_zip(work / "functions.zip")
+    # Lambda stores the layer Terraform uploads; the workers import it from there, as functions do in AWS.
+    layer = twin_layer_zip()
     tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=work / "tree")
     own_root = Path("environments") / environment
     root = tfrun.target_twin(
@@ -78,6 +81,7 @@ def apply_stack(
             "-json",
             f"-parallelism={PARALLELISM}",
             f"-var=function_package_zip={package}",
+            f"-var=dependencies_layer_zip={layer}",
         ],
         root,
         on_line=progress,
@@ -109,6 +113,7 @@ def replan(build_dir: Path) -> list[dict[str, Any]]:
             "-refresh=true",
             f"-out={plan_file}",
             f"-var=function_package_zip={work / 'functions.zip'}",
+            f"-var=dependencies_layer_zip={twin_layer_zip()}",
         ],
         root,
     )

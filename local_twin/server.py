@@ -23,7 +23,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, streams
+from local_twin import emulations, service_rules, streams
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
     DurableExecutions,
@@ -37,6 +37,7 @@ from local_twin.lambda_pool import (
     TooManyRequests,
     environment_variables_for_worker,
 )
+from local_twin.lambda_runtime import WorkerRuntime, function_layers
 
 LOOPBACK = "127.0.0.1"
 
@@ -85,6 +86,7 @@ def install_local_invoke(
             },
             code=self.code_bytes,
             reserved_concurrency=int(self.reserved_concurrency) if self.reserved_concurrency else None,
+            layers=function_layers(self),
         )
 
         def run() -> Any:
@@ -186,13 +188,16 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     # moto's Step Functions interpreter calls Lambda through this port.
     os.environ["MOTO_PORT"] = str(port)
     pool = LambdaPool(
-        environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
+        environment_variables_for_worker(endpoint, region),
+        ready_file.parent / "lambda-environments",
+        WorkerRuntime.prepare(),
     )
     durable = DurableExecutions(endpoint, region, invocation_concurrency=DEFAULT_MAX_ENVIRONMENTS)
     install_durable_api(durable)
     install_local_invoke(pool, substitutions, durable)
     install_dynamodb_isolation()
     emulations.install()
+    service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)
     stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10

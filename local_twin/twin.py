@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local_twin import lambda_runtime
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
@@ -74,6 +75,9 @@ class LocalTwin(StackReader):
         server: ProcessGroup | None = None
         twin: LocalTwin | None = None
         try:
+            # The workers' interpreter, layer and runtime packages: built once into build/, before the
+            # server's start-up clock runs (a first build takes pip a few seconds per folder).
+            lambda_runtime.prepare()
             if redis_server is not None:
                 redis_server.start()
             # The catalog's cache endpoint and TLS flag are the only values the twin substitutes:

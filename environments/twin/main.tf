@@ -17,8 +17,9 @@ provider "aws" {
 module "shop" {
   source = "../../terraform"
 
-  environment          = "twin"
-  function_package_zip = var.function_package_zip
+  environment            = "twin"
+  function_package_zip   = var.function_package_zip
+  dependencies_layer_zip = var.dependencies_layer_zip
 
   network = {
     az_count                    = 2
@@ -60,6 +61,12 @@ module "shop" {
 variable "function_package_zip" {
   description = "The functions' package: the twin writes it (lambda_src/ zipped) before it applies."
   type        = string
+}
+
+variable "dependencies_layer_zip" {
+  description = "The dependencies layer, built for the twin's own platform and worker Python (local_twin/lambda_runtime.py) from the requirements `make build` uses. null applies without it."
+  type        = string
+  default     = null
 }
 
 output "stack" {

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from shop import http, observability, validation
 from shop.errors import BusinessRuleViolation, ShopError
@@ -247,6 +248,12 @@ def _durable_history(execution_arn: str) -> tuple[str | None, list[str]]:
             return status, started
 
 
+# What AWS answers once it no longer keeps an execution: Step Functions keeps a closed execution's
+# history for 90 days (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), Lambda a
+# durable execution's for its RetentionPeriodInDays (API_DurableConfig.html).
+FORGOTTEN_EXECUTION = {"ExecutionDoesNotExist", "ResourceNotFoundException"}
+
+
 def _history(execution_arn: str | None, engine: str | None = None) -> tuple[str | None, list[str]]:
     """The execution's status and the states it entered, from Step Functions' own history."""
     if not execution_arn:
@@ -271,7 +278,12 @@ def _history(execution_arn: str | None, engine: str | None = None) -> tuple[str 
 @tracer.capture_method
 def get_order(order_id: OrderId) -> Response[OrderView]:
     order = store.get(validation.order_id(order_id))
-    execution_status, entered = _history(order.execution_arn, order.engine)
+    try:
+        execution_status, entered = _history(order.execution_arn, order.engine)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in FORGOTTEN_EXECUTION:
+            raise
+        execution_status, entered = None, []  # the order outlives its saga's record: still a 200
     if execution_status not in (None, "RUNNING"):
         order = store.get(order_id)  # the execution ended after the first read: show its last write
     return http.json_response(
