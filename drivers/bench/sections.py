@@ -621,6 +621,7 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
     directly rather than through the moto server, so 5,000 invocations take seconds; the peak is
     the worker's `Max Memory Used`, as its REPORT line gives it."""
     from local_twin.lambda_pool import FunctionSpec, LambdaPool, environment_variables_for_worker
+    from local_twin.lambda_runtime import LayerContent, twin_layer_zip
     from local_twin.twin import http_api_event, match_route
 
     sku = _sku()
@@ -662,6 +663,7 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
         "cache_invalidator": {"Records": [stream_record]},
     }
     code = function_zip()
+    layer_zip = twin_layer_zip().read_bytes()
     runtime = environment_variables_for_worker(twin.endpoint_url, REGION)
     pool = LambdaPool(runtime, work_dir)
     peaks: dict[str, int | None] = {}
@@ -680,6 +682,13 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
                 memory_mb=int(configuration["MemorySize"]),
                 environment={name: environment[name] for name in configuration["Environment"]["Variables"]},
                 code=code,
+                # The dependencies layer is the one the twin built and uploaded (moto's API gives no
+                # layer content back: its Location is a bare "s3://"); another account's layer the
+                # twin has no content for, as the twin's own workers do.
+                layers=tuple(
+                    LayerContent(layer["Arn"], layer_zip if "-dependencies:" in layer["Arn"] else b"")
+                    for layer in configuration.get("Layers", [])
+                ),
             )
             result = None
             for _ in range(invocations):  # one caller: one warm environment serves them all
