@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local_twin import faults
+
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 # Lambda's own ceiling per function is the account quota; the twin caps it lower
 # because each environment is a real process on a laptop.
@@ -91,6 +93,7 @@ class _Environment:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(faults.caller_environment(spec.name))  # fault rules select calls by function
         self.process = subprocess.Popen(
             [sys.executable, "-u", str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
@@ -219,7 +222,7 @@ class LambdaPool:
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
         environment = self._acquire(spec)
         try:
-            return environment.invoke(event, str(uuid.uuid4()))
+            return faults.invoke(spec, environment, event, str(uuid.uuid4()))  # crash/timeout rules
         finally:
             self._release(spec, environment)
 
