@@ -439,7 +439,10 @@ def install(injector: FaultInjector = INJECTOR, cache_endpoint: str | None = Non
         call = describe_call(environ)
         held = injector.take(("brownout",), call.service, call.operation, call.function)
         if held is not None:
+            # The request is never served: a caller that waited this long gets the 503 a
+            # recovering endpoint answers (one that gave up saw its read timeout already).
             injector.wait_out(held)
+            return _answer(start_response, *error_response("HTTP503", call, b""))
         slow = injector.take(("latency",), call.service, call.operation, call.function)
         if slow is not None:
             time.sleep(slow.latency_ms / 1000)
