@@ -2,6 +2,7 @@
 # Python 3.11+, make and terraform >= 1.10 are assumed; nothing is installed outside this folder.
 
 PYTHON  ?= python3
+# plan and apply act on ENV; chaos and load run on the twin unless ENV is given
 ENV     ?= dev
 VENV    := .venv
 CHECKOV := .venv-checkov
@@ -13,7 +14,7 @@ ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench build plan apply policy twin twin-environments clean docs openapi
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos build plan apply policy twin twin-environments clean docs openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -57,6 +58,9 @@ demo: venv ## The whole shop on the local twin; writes build/demo/summary.json
 
 bench: venv ## Latency and throughput on the twin; writes build/bench/results.json
 	$(PY) -m drivers bench --build-dir $(BUILD)
+
+chaos: venv ## Fault experiments (drivers/chaos/) and their invariants: ENV=twin (default, a fresh twin) or ENV=staging (FIS); writes build/chaos/results.json
+	$(PY) -m drivers chaos --build-dir $(BUILD) --env $(if $(filter file,$(origin ENV)),twin,$(ENV))
 
 twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
 	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))

@@ -1,4 +1,5 @@
-"""`python -m drivers {demo,bench}`: drive an applied stack and measure it (`make demo`, `make bench`)."""
+"""`python -m drivers {demo,bench,chaos}`: drive an applied stack and measure it (`make demo`, `make bench`,
+`make chaos`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from tools import tfrun
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="drivers", description=__doc__)
-    parser.add_argument("command", choices=["demo", "bench"])
+    parser.add_argument("command", choices=["demo", "bench", "chaos"])
+    parser.add_argument(
+        "--env", default="twin", help="chaos: twin (default) or a deployed environment (staging)"
+    )
+    parser.add_argument("--experiment", action="append", help="chaos: run only this experiment (repeatable)")
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
     args = parser.parse_args(argv)
     install_signal_handlers()
@@ -25,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
             from drivers.demo import run_demo
 
             run_demo(args.build_dir)
+        elif args.command == "chaos":
+            from drivers.chaos import run_chaos
+
+            if not run_chaos(args.build_dir, args.env, args.experiment):
+                raise SystemExit(1)
         else:
             from drivers.bench import run_bench
 

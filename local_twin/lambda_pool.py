@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local_twin import faults
 from local_twin.lambda_runtime import LayerContent, WorkerRuntime, unpack_layers
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
@@ -104,6 +105,7 @@ class _Environment:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(faults.caller_environment(spec.name))  # fault rules select calls by function
         self.process = subprocess.Popen(
             runtime.command(WORKER_SCRIPT, task_root, opt),
             stdin=subprocess.PIPE,
@@ -264,7 +266,7 @@ class LambdaPool:
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
         environment = self._acquire(spec)
         try:
-            return environment.invoke(event, str(uuid.uuid4()))
+            return faults.invoke(spec, environment, event, str(uuid.uuid4()))  # crash/timeout rules
         finally:
             self._release(spec, environment)
 

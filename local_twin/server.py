@@ -23,7 +23,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, service_rules, streams
+from local_twin import emulations, faults, service_rules, streams
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
     DurableExecutions,
@@ -194,6 +194,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
     )
     durable = DurableExecutions(endpoint, region, invocation_concurrency=DEFAULT_MAX_ENVIRONMENTS)
     install_durable_api(durable)
+    faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))  # /_twin/faults, outermost
     install_local_invoke(pool, substitutions, durable)
     install_dynamodb_isolation()
     emulations.install()

@@ -40,6 +40,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from local_twin import faults
+
 LOG = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 0.05
@@ -386,6 +388,8 @@ class _Consumer(threading.Thread):
         """One read or one invocation; False when there was nothing to do."""
         settings = _Settings(mapping)
         if not settings.enabled:  # Lambda resumes from where it stopped when re-enabled
+            return False
+        if faults.stream_held(faults.function_name_of(settings.function_name)):  # stream-delay fault
             return False
         if not self._pending:
             batch = self._read(mapping.event_source_arn, settings)

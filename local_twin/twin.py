@@ -30,6 +30,7 @@ import boto3
 from botocore.config import Config
 
 from local_twin import lambda_runtime
+from local_twin.faults import FaultClient
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
@@ -175,6 +176,11 @@ class LocalTwin(StackReader):
                 ),
             )
         return self._clients[service]
+
+    @property
+    def faults(self) -> FaultClient:
+        """The twin's fault injector (local_twin/faults.py), over its HTTP API."""
+        return FaultClient(self.endpoint_url)
 
     @property
     def outputs(self) -> StackOutputs:

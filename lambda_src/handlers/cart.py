@@ -6,14 +6,13 @@
 import os
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-from shop import http, observability, validation
+from shop import clients, http, observability, validation
 from shop.carts import MAX_QUANTITY_PER_LINE, CartStore
 
 logger = Logger()
@@ -55,7 +54,7 @@ class CartBody(BaseModel):
 
 # Module scope: made once per execution environment and reused while it is warm.
 store = CartStore(
-    boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]),
+    clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]),
     ttl_seconds=int(os.environ.get("CART_TTL_SECONDS", "604800")),
 )
 

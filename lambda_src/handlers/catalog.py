@@ -7,14 +7,13 @@ import functools
 import os
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
-from shop import http, invalidation, observability, validation
+from shop import clients, http, invalidation, observability, validation
 from shop.cache import CachedCatalog, CacheSettings, CircuitBreaker
 from shop.cache_connection import CACHE_ERRORS, connect_from_environment
 from shop.errors import NotFound
@@ -50,7 +49,7 @@ SkuPath = Annotated[str, Path(pattern=validation.SKU.pattern, description="3-32 
 
 # Module scope: one store, breaker and (lazily) two cache connections per execution environment:
 # reads' (short timeout, behind the breaker) and invalidation's (longer timeout, no breaker).
-products = ProductStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+products = ProductStore(clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
 settings = CacheSettings.from_environment()
 catalog = CachedCatalog(
     products,

@@ -8,7 +8,6 @@ import json
 import os
 from typing import Annotated, Any, Literal
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -25,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-from shop import http, observability, validation
+from shop import clients, http, observability, validation
 from shop.errors import BusinessRuleViolation, ShopError
 from shop.orders import OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
@@ -45,15 +44,15 @@ if CHECKOUT_ENGINE not in ENGINES:
     raise ValueError(f"CHECKOUT_ENGINE must be one of {ENGINES}, not {CHECKOUT_ENGINE!r}")
 DURABLE_FUNCTION = os.environ.get("CHECKOUT_DURABLE_FUNCTION", "")
 
-store = OrderStore(boto3.resource("dynamodb").Table(TABLE_NAME))
-states = boto3.client("stepfunctions")
+store = OrderStore(clients.resource("dynamodb").Table(TABLE_NAME))
+states = clients.client("stepfunctions")
 
 
 @functools.cache
 def durable() -> Any:
     """The Lambda client for durable executions, made on first use: most environments run the
     state machine, and their cold starts should not load Lambda's service model."""
-    return boto3.client("lambda")
+    return clients.client("lambda")
 
 
 class DuplicateInProgress(ShopError):
@@ -128,7 +127,7 @@ persistence = DynamoDBPersistenceLayer(
     # order store's resource loaded it); Powertools' own would start a new session and load it
     # again at cold start. Not the resource's meta.client: that one serializes Python values
     # itself, and the persistence layer passes attribute values.
-    boto3_client=boto3.client("dynamodb"),
+    boto3_client=clients.client("dynamodb"),
 )
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from shop import durable_saga, observability
+from shop import clients, durable_saga, observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
@@ -22,7 +21,7 @@ from shop.validation import ORDER_ID
 logger = Logger()
 tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
-store = OrderStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+store = OrderStore(clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
 
 
 class InvalidSagaInput(BusinessError):

@@ -12,10 +12,9 @@ import json
 import os
 from typing import Annotated, Any, Literal
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from shop import observability
+from shop import clients, observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
@@ -25,7 +24,7 @@ logger = Logger()
 tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 
-store = OrderStore(boto3.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+store = OrderStore(clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
 
 Step = Literal[
     "ValidateOrder",

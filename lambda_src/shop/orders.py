@@ -134,6 +134,20 @@ def _transient_on_throttling(error: ClientError) -> None:
         raise TransientError(f"DynamoDB is busy ({code})") from error
 
 
+# Cancellation reasons that say "try again", not "your condition failed": another transaction held
+# an item, or the table was throttled (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+_TRANSIENT_CANCELLATIONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+
+
+def _transient_on_cancellation(error: ClientError) -> None:
+    """A transaction cancelled for a transient reason is retried, never read as a business outcome
+    (a conflicting reservation is not out-of-stock)."""
+    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons") or []}
+    transient = sorted(reasons & _TRANSIENT_CANCELLATIONS)
+    if transient:
+        raise TransientError(f"DynamoDB cancelled the transaction ({', '.join(transient)})") from error
+
+
 class OrderStore:
     def __init__(self, table: Any, clock: Callable[[], float] = time.time) -> None:
         self._table = table
@@ -294,6 +308,7 @@ class OrderStore:
                 self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
             _transient_on_throttling(error)
+            _transient_on_cancellation(error)
             if not _is_condition_failure(error):
                 raise
             reasons = error.response.get("CancellationReasons") or []
@@ -402,6 +417,7 @@ class OrderStore:
                 self._client.transact_write_items(TransactItems=actions)
         except ClientError as error:
             _transient_on_throttling(error)
+            _transient_on_cancellation(error)
             if not _is_condition_failure(error):
                 raise
             return {"released": False, "charged": charged}

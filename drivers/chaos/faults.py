@@ -1,0 +1,77 @@
+"""Where an experiment's fault comes from: the twin's injector, or Fault Injection Service."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from drivers.chaos.harness import Experiment
+from drivers.target import Target
+
+
+class TwinFaults:
+    """The experiment's rules on the twin's fault injector (local_twin/faults.py)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client  # local_twin.faults.FaultClient
+        self._added: list[str] = []
+
+    def start(self, experiment: Experiment, target: Target) -> None:
+        self._added = [self._client.add(**rule)["id"] for rule in experiment.rules(target)]
+
+    def stop(self, experiment: Experiment, target: Target) -> dict[str, Any]:
+        rules = {rule["id"]: rule for rule in self._client.rules()}
+        fired = sum(int(rules[rule_id]["fired"]) for rule_id in self._added if rule_id in rules)
+        for rule_id in self._added:
+            self._client.clear(rule_id)
+        self._added = []
+        return {"source": "twin", "faults_fired": fired}
+
+
+class FisFaults:
+    """The experiment's FIS template (modules/fault-injection, the stack's
+    `fault_injection_templates` output), started and stopped through the FIS API."""
+
+    def __init__(self, poll_seconds: float = 1.0) -> None:
+        self._experiment_id: str | None = None
+        self._poll_seconds = poll_seconds
+
+    @staticmethod
+    def template_id(experiment: Experiment, target: Target) -> str:
+        templates = target.outputs.values.get("fault_injection_templates") or {}
+        if experiment.fis_template not in templates:
+            raise RuntimeError(
+                f"{experiment.name} needs the FIS template {experiment.fis_template!r}, and this stack has "
+                f"{sorted(templates) or 'none'}: apply it with fault_injection.enabled = true (staging has it)"
+            )
+        return str(templates[experiment.fis_template])
+
+    def start(self, experiment: Experiment, target: Target) -> None:
+        fis = target.client("fis")
+        started = fis.start_experiment(
+            experimentTemplateId=self.template_id(experiment, target),
+            clientToken=f"{experiment.name}-{int(time.time())}",
+            tags={"chaos-experiment": experiment.name},
+        )
+        self._experiment_id = started["experiment"]["id"]
+        # FIS resolves targets and starts actions asynchronously: the load starts once it runs.
+        deadline = time.monotonic() + 120
+        while fis.get_experiment(id=self._experiment_id)["experiment"]["state"]["status"] in (
+            "pending",
+            "initiating",
+        ):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"FIS experiment {self._experiment_id} did not start within 120 s")
+            time.sleep(self._poll_seconds)
+
+    def stop(self, experiment: Experiment, target: Target) -> dict[str, Any]:
+        if self._experiment_id is None:
+            return {"source": "fis"}
+        fis = target.client("fis")
+        state = fis.get_experiment(id=self._experiment_id)["experiment"]["state"]
+        if state["status"] in ("running", "initiating", "pending"):
+            fis.stop_experiment(id=self._experiment_id)
+            state = fis.get_experiment(id=self._experiment_id)["experiment"]["state"]
+        report = {"source": "fis", "experiment_id": self._experiment_id, "status": state["status"]}
+        self._experiment_id = None
+        return report
