@@ -38,6 +38,7 @@ from local_twin.lambda_pool import (
     environment_variables_for_worker,
 )
 from local_twin.lambda_runtime import WorkerRuntime, function_layers
+from tools.tfrun import TWIN_REGION
 
 LOOPBACK = "127.0.0.1"
 
@@ -225,7 +226,7 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ready-file", type=Path, required=True)
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--region", default=TWIN_REGION)
     parser.add_argument(
         "--substitute",
         action="append",

@@ -227,7 +227,9 @@ TWIN_SERVICES = (
 )
 TWIN_OVERRIDE = "twin_override.tf"
 TWIN_BACKEND_OVERRIDE = "twin_backend_override.tf"
-TWIN_REGION = "us-east-1"
+# us-east-2: where AWS documents Lambda durable functions (terraform/variables.tf, durable_function_regions),
+# so the twin runs the whole stack, checkout-durable included, in a region AWS would accept it in.
+TWIN_REGION = "us-east-2"
 
 
 def twin_override_text(endpoint_url: str, region: str | None = TWIN_REGION) -> str:

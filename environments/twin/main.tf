@@ -3,7 +3,7 @@
 # (twin_override.tf) that points every AWS endpoint at moto with fake credentials, and the
 # state stays local, under build/. The values are the twin's: cheap, and quick to recover.
 provider "aws" {
-  region = "us-east-1"
+  region = "us-east-2" # tools/tfrun.py TWIN_REGION: where durable functions exist
 
   default_tags {
     tags = {
