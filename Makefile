@@ -12,7 +12,7 @@ ENGINE  ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench load build plan apply policy twin clean docs openapi
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench load idle-cost build plan apply policy twin clean docs openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: venv ## Latency and throughput on the twin; writes build/bench/results.js
 LOAD_ENV := $(if $(filter command line,$(origin ENV)),$(ENV),twin)
 load: venv ## Locust with the shop's mix: ENV=twin (default, a fresh twin) or dev|staging|prod (SigV4, your credentials); writes build/load/
 	$(PY) -m drivers load --env $(LOAD_ENV) --build-dir $(BUILD) $(if $(PROFILE),--profile $(PROFILE)) $(if $(USERS),--users $(USERS)) $(if $(PROCESSES),--processes $(PROCESSES))
+
+idle-cost: venv ## Each environment's idle monthly cost, resource by resource, from its plan against an empty twin: build/idle-cost/
+	$(PY) -m drivers idle-cost --build-dir $(BUILD)
 
 twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
 	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))

@@ -1,5 +1,5 @@
-"""`python -m drivers {demo,bench,load}`: drive an applied stack and measure it (`make demo`, `make bench`,
-`make load`)."""
+"""`python -m drivers {demo,bench,load,idle-cost}`: drive an applied stack and measure it (`make demo`,
+`make bench`, `make load`), and price each environment's plan while idle (`make idle-cost`)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def load_options(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="drivers", description=__doc__)
-    parser.add_argument("command", choices=["demo", "bench", "load"])
+    parser.add_argument("command", choices=["demo", "bench", "load", "idle-cost"])
     parser.add_argument("--build-dir", type=Path, default=Path("build"))
     load = parser.add_argument_group("load (make load)")
     load.add_argument("--env", default="twin", choices=["twin", *DEPLOYED_ENVIRONMENTS])
@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     except tfrun.TerraformMissing as missing:
         raise SystemExit(f"make {args.command}: {missing}") from None
     try:
-        if args.command == "load":
+        if args.command == "idle-cost":
+            from drivers.idle_cost import run_idle_cost
+
+            run_idle_cost(args.build_dir)
+        elif args.command == "load":
             from drivers.load import run_load
 
             if run_load(args.env, args.build_dir, load_options(args)):
