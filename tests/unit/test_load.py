@@ -198,3 +198,24 @@ def test_ledger_figures_count_409s_as_the_protocol_and_everything_else_by_status
     seconds = timeline(ledger)
     assert sum(second.requests for second in seconds) == 13
     assert sum(second.errors for second in seconds) == 2
+
+
+def test_capacity_model_reads_each_environments_settings_from_its_tfvars() -> None:
+    from drivers import capacity
+
+    prod = capacity.environment_settings("prod")
+    assert prod == {"rate_limit": 500.0, "burst_limit": 1000.0, "reserved_concurrency": 100.0}
+    # dev sets no api block: the stack's own defaults apply.
+    assert capacity.environment_settings("dev")["rate_limit"] == 50.0
+
+
+def test_capacity_model_names_the_stage_rate_limit_first_at_prod_and_start_execution_next() -> None:
+    from drivers import capacity
+
+    prod = capacity.environment_settings("prod")
+    durations = {"catalog": 10, "cart": 20, "checkout": 80, "order_steps": 40}
+    today = capacity.first_limits(prod, capacity.Demand(400), durations)
+    assert today[0][2] == "api.rate_limit" and today[0][0] == pytest.approx(0.8)
+    at_100x = capacity.first_limits({**prod, "rate_limit": 1e9}, capacity.Demand(40_000), durations)
+    assert at_100x[0][1].startswith("Step Functions Standard StartExecution")
+    assert at_100x[0][0] == pytest.approx(40_000 * 0.05 / 300)
