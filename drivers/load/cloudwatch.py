@@ -142,6 +142,17 @@ def read(client: Any, metrics: list[Metric], start: dt.datetime, end: dt.datetim
     }
 
 
+def hit_ratio(figures: dict[str, float]) -> float | None:
+    """Hits over hits and misses, summed over every node (replicas serve reads too)."""
+    hits = sum(
+        v for k, v in figures.items() if k.startswith("cloudwatch.cache.") and k.endswith(".CacheHits")
+    )
+    misses = sum(
+        v for k, v in figures.items() if k.startswith("cloudwatch.cache.") and k.endswith(".CacheMisses")
+    )
+    return round(hits / (hits + misses), 4) if hits + misses else None
+
+
 def cache_clusters(stack: Any) -> list[str]:
     """The replication group's member clusters (node-based cache), as ElastiCache lists them."""
     name = stack.outputs.cache.get("name")
@@ -172,5 +183,6 @@ def account_figures(stack: Any, results: dict[str, Any], settle_seconds: float =
         api_id(stack.outputs.api_url),
     )
     figures: dict[str, Any] = dict(read(stack.client("cloudwatch"), metrics, start, end))
+    figures["cloudwatch.cache.hit_ratio"] = hit_ratio(figures)
     figures.update(cost.per_million_requests(figures, results, function_memory_mb(stack)))
     return figures

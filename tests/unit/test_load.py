@@ -127,6 +127,17 @@ def test_cloudwatch_reader_reads_back_what_was_published() -> None:
     assert figures["cloudwatch.api.5xx"] == 1.0
 
 
+def test_cache_hit_ratio_adds_every_nodes_hits_and_misses() -> None:
+    figures = {
+        "cloudwatch.cache.shop-001.CacheHits": 90.0,
+        "cloudwatch.cache.shop-001.CacheMisses": 5.0,
+        "cloudwatch.cache.shop-002.CacheHits": 5.0,
+        "cloudwatch.cache.shop-002.CacheMisses": 0.0,
+    }
+    assert cloudwatch.hit_ratio(figures) == 0.95
+    assert cloudwatch.hit_ratio({}) is None
+
+
 def test_api_id_comes_from_the_api_url() -> None:
     assert cloudwatch.api_id(URL) == "a1b2c3d4e5"
     assert cloudwatch.api_id("http://127.0.0.1:3000") is None
