@@ -116,12 +116,14 @@ def _close(environment: Any, **_: Any) -> None:
 class ShopUser(HttpUser):
     """One shopper: reads the catalog, adds to a hot cart, places orders."""
 
-    wait_time = constant_throughput(2.0)  # replaced per user from --user-rps in on_start
+    def wait_time(self) -> float:
+        # constant_throughput's function takes the user; its rate comes from --user-rps.
+        return self._pacing(self)
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
         self.options = options
-        self.wait_time = constant_throughput(options.user_rps)
+        self._pacing = constant_throughput(options.user_rps)
         self.rng = random.Random()
         self.ledger = ledger(self.environment)
         shares = mix.parse_weights(options.shares, ("catalog", "cart", "orders"))
