@@ -183,7 +183,8 @@ def plan_environment_on_twin(environment: str, build_dir: Path) -> dict[str, Any
         initialised = tfrun.init(root, backend=True)
         if initialised.returncode != 0:
             raise RuntimeError(f"terraform init in {root} failed: {initialised.stderr[-2000:]}")
-        package = write_function_zip(work / "functions.zip")
+        # Absolute: terraform reads it from the root, after -chdir.
+        package = write_function_zip(work.resolve() / "functions.zip")
         with tempfile.TemporaryDirectory() as scratch:
             plan_file = Path(scratch) / f"{environment}.tfplan"
             planned = tfrun.terraform(
