@@ -82,8 +82,9 @@ def _alarm_metrics(alarm: dict[str, Any]) -> int:
     return sum(1 for query in queries if query.get("metric")) or 1
 
 
-def price_resource(kind: str, address: str, after: dict[str, Any]) -> Line | None:
-    """One planned resource's idle monthly cost; None for what never bills (IAM, routes, tags)."""
+def price_resource(kind: str, address: str, after: dict[str, Any], endpoint_azs: int = 0) -> Line | None:
+    """One planned resource's idle monthly cost; None for what never bills (IAM, routes, tags).
+    endpoint_azs: the AZs an interface endpoint whose subnets are not known until apply spans."""
     if kind == "aws_elasticache_replication_group":
         nodes = int(after.get("num_cache_clusters") or 1)
         node_type = after.get("node_type")
@@ -97,7 +98,7 @@ def price_resource(kind: str, address: str, after: dict[str, Any]) -> Line | Non
         usd = SERVERLESS_VALKEY_MINIMUM_USD_PER_HOUR * HOURS_PER_MONTH
         return Line(address, kind, usd, "the 100 MB storage minimum; ECPUs per request")
     if kind == "aws_vpc_endpoint" and after.get("vpc_endpoint_type") == "Interface":
-        azs = len(after.get("subnet_ids") or [])
+        azs = len(after["subnet_ids"]) if after.get("subnet_ids") else endpoint_azs
         usd = azs * INTERFACE_ENDPOINT_USD_PER_AZ_HOUR * HOURS_PER_MONTH
         return Line(address, kind, usd, f"{azs} AZ x {HOURS_PER_MONTH} h; data per GB")
     if kind == "aws_nat_gateway":
@@ -133,8 +134,35 @@ def planned_resources(plan: dict[str, Any]) -> list[tuple[str, str, dict[str, An
     ]
 
 
+def _module_of(address: str) -> str:
+    return address.rsplit(".", 2)[0]
+
+
+def interface_endpoint_azs(plan: dict[str, Any], endpoint_address: str) -> int:
+    """The AZs an interface endpoint spans while its subnet ids are unknown (they are until
+    apply): modules/network/endpoints.tf slices the module's private subnets (one per AZ) to the
+    first network.interface_endpoint_az_count, when the environment sets it."""
+    module = _module_of(endpoint_address)
+    subnets = sum(
+        1
+        for address, kind, _ in planned_resources(plan)
+        if kind == "aws_subnet" and _module_of(address) == module and ".private[" in address
+    )
+    network = plan.get("variables", {}).get("network", {}).get("value") or {}
+    cap = network.get("interface_endpoint_az_count")
+    return min(subnets, int(cap)) if cap is not None else subnets
+
+
 def idle_cost(plan: dict[str, Any]) -> list[Line]:
-    lines = [price_resource(kind, address, after) for address, kind, after in planned_resources(plan)]
+    lines = [
+        price_resource(
+            kind,
+            address,
+            after,
+            interface_endpoint_azs(plan, address) if kind == "aws_vpc_endpoint" else 0,
+        )
+        for address, kind, after in planned_resources(plan)
+    ]
     return sorted((line for line in lines if line is not None), key=lambda line: -line.monthly_usd)
 
 
@@ -207,9 +235,8 @@ def plan_environment_on_twin(environment: str, build_dir: Path) -> dict[str, Any
         return plan
 
 
-def run_idle_cost(build_dir: Path, environments: tuple[str, ...] = ("dev", "staging", "prod")) -> int:
-    out_dir = build_dir / "idle-cost"
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_report(out_dir: Path, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """results.json and report.md for these environments' plans."""
     results: dict[str, Any] = {}
     sections = [
         "# What each environment costs while idle",
@@ -218,13 +245,24 @@ def run_idle_cost(build_dir: Path, environments: tuple[str, ...] = ("dev", "stag
         "(drivers/idle_cost.py names each price's page), 730 hours a month, no free tier.",
         "",
     ]
-    for environment in environments:
-        print(f"idle cost: planning environments/{environment} against an empty twin ...", flush=True)
-        lines = idle_cost(plan_environment_on_twin(environment, out_dir))
+    for environment, plan in plans.items():
+        lines = idle_cost(plan)
         results.update(results_for(environment, lines))
         sections += markdown(environment, lines)
-        print(f"  {environment}: ${sum(line.monthly_usd for line in lines):,.2f} a month idle", flush=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "report.md").write_text("\n".join(sections) + "\n")
+    return results
+
+
+def run_idle_cost(build_dir: Path, environments: tuple[str, ...] = ("dev", "staging", "prod")) -> int:
+    out_dir = build_dir / "idle-cost"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plans = {}
+    for environment in environments:
+        print(f"idle cost: planning environments/{environment} against an empty twin ...", flush=True)
+        plans[environment] = plan_environment_on_twin(environment, out_dir)
+    results = write_report(out_dir, plans)
+    for environment in environments:
+        print(f"  {environment}: ${results[f'idle.{environment}.monthly_usd']:,.2f} a month idle")
     print(f"wrote {out_dir / 'results.json'} and {out_dir / 'report.md'}")
     return 0

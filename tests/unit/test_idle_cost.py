@@ -55,6 +55,23 @@ def test_each_idle_resource_is_priced_from_its_planned_arguments() -> None:
     assert results["idle.prod.by_type.aws_kms_key"] == 1.0
 
 
+def test_an_interface_endpoint_whose_subnets_are_unknown_spans_the_modules_private_subnets_up_to_the_cap() -> (
+    None
+):
+    endpoint = change(
+        'module.shop.module.network.aws_vpc_endpoint.interface["kms"]',
+        "aws_vpc_endpoint",
+        {"vpc_endpoint_type": "Interface"},
+    )
+    subnets = [
+        change(f"module.shop.module.network.aws_subnet.private[{i}]", "aws_subnet", {}) for i in range(3)
+    ]
+    plan = {"resource_changes": [endpoint, *subnets], "variables": {"network": {"value": {"az_count": 3}}}}
+    assert idle_cost.idle_cost(plan)[0].monthly_usd == pytest.approx(3 * 0.01 * 730)
+    capped = {**plan, "variables": {"network": {"value": {"az_count": 3, "interface_endpoint_az_count": 1}}}}
+    assert idle_cost.idle_cost(capped)[0].monthly_usd == pytest.approx(0.01 * 730)
+
+
 def test_a_node_type_without_a_price_is_refused_rather_than_priced_at_zero() -> None:
     plan = {
         "resource_changes": [change("c", "aws_elasticache_replication_group", {"node_type": "cache.x9.huge"})]
