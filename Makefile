@@ -2,8 +2,9 @@
 # Python 3.11+, make and terraform >= 1.10 are assumed; nothing is installed outside this folder.
 
 PYTHON  ?= python3
-# plan and apply act on ENV; chaos and load run on the twin unless ENV is given
+# plan and apply act on ENV (default dev); chaos and load run on a fresh twin unless ENV is given
 ENV     ?= dev
+DRIVER_ENV = $(if $(filter file,$(origin ENV)),twin,$(ENV))
 VENV    := .venv
 CHECKOV := .venv-checkov
 PY      := $(VENV)/bin/python
@@ -14,7 +15,7 @@ ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos build plan apply policy twin twin-environments clean docs openapi
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos load idle-cost build plan apply policy twin twin-environments clean docs openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -60,7 +61,13 @@ bench: venv ## Latency and throughput on the twin; writes build/bench/results.js
 	$(PY) -m drivers bench --build-dir $(BUILD)
 
 chaos: venv ## Fault experiments (drivers/chaos/) and their invariants: ENV=twin (default, a fresh twin) or ENV=staging (FIS); writes build/chaos/results.json
-	$(PY) -m drivers chaos --build-dir $(BUILD) --env $(if $(filter file,$(origin ENV)),twin,$(ENV))
+	$(PY) -m drivers chaos --build-dir $(BUILD) --env $(DRIVER_ENV)
+
+load: venv ## Locust with the shop's mix: ENV=twin (default, a fresh twin) or dev|staging|prod (SigV4, your credentials); writes build/load/
+	$(PY) -m drivers load --env $(DRIVER_ENV) --build-dir $(BUILD) $(if $(PROFILE),--profile $(PROFILE)) $(if $(USERS),--users $(USERS)) $(if $(PROCESSES),--processes $(PROCESSES))
+
+idle-cost: venv ## Each environment's idle monthly cost, resource by resource, from its plan against an empty twin: build/idle-cost/
+	$(PY) -m drivers idle-cost --build-dir $(BUILD)
 
 twin: venv ## Run the local twin and the shop's HTTP API on 127.0.0.1:$(PORT) until Ctrl-C (ENGINE=durable: the saga on checkout-durable)
 	$(PY) -m local_twin serve --build-dir $(BUILD) --port $(PORT) $(if $(ENGINE),--checkout-engine $(ENGINE))

@@ -46,3 +46,15 @@ def durable_order_usd(operations: float, lambda_requests: float, bytes_written: 
         + gigabytes * DURABLE_USD_PER_GB_WRITTEN
         + gigabytes * DURABLE_USD_PER_GB_MONTH_RETAINED * DURABLE_RETENTION_DAYS / 30
     )
+
+
+# make load's cost per million requests and the idle cost per environment (drivers/idle_cost.py).
+# us-east-1 list prices read on PRICE_DATE from each service's pricing page; the environments run
+# in eu-west-1, where most of these rates are a few percent higher: read the page for your region.
+# Lambda (aws.amazon.com/lambda/pricing): arm64 duration per GB-second, first tier.
+LAMBDA_ARM_USD_PER_GB_SECOND = 0.0000133334
+# API Gateway (aws.amazon.com/api-gateway/pricing): HTTP APIs, first 300 million a month.
+HTTP_API_USD_PER_REQUEST = 1.00 / 1_000_000
+# DynamoDB on-demand (aws.amazon.com/dynamodb/pricing/on-demand): per write and read request unit.
+DYNAMODB_USD_PER_WRITE_UNIT = 0.625 / 1_000_000
+DYNAMODB_USD_PER_READ_UNIT = 0.125 / 1_000_000

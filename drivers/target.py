@@ -72,6 +72,19 @@ class NoCredentials(RuntimeError):
     pass
 
 
+def require_credentials(environment: str, session: Any = None) -> Any:
+    """The caller's boto3 session, or NoCredentials saying how to give it some."""
+    import boto3
+
+    session = session or boto3.session.Session()
+    if session.get_credentials() is None:
+        raise NoCredentials(
+            f"ENV={environment} runs against AWS and needs the caller's credentials: configure a "
+            "profile (aws configure sso) and export AWS_PROFILE, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
+        )
+    return session
+
+
 def terraform_outputs(environment: str, terraform: str = "terraform") -> StackOutputs:
     """An environment root's outputs, as `terraform output -json` prints them from its backend."""
     if environment not in DEPLOYED_ENVIRONMENTS:
@@ -104,14 +117,8 @@ class DeployedStack(StackReader):
 
     @classmethod
     def connect(cls, environment: str, session: Any = None) -> DeployedStack:
-        import boto3
 
-        session = session or boto3.session.Session()
-        if session.get_credentials() is None:
-            raise NoCredentials(
-                f"ENV={environment} runs against AWS and needs the caller's credentials: configure a "
-                "profile (aws configure sso) and export AWS_PROFILE, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
-            )
+        session = require_credentials(environment, session)
         return cls(environment, terraform_outputs(environment), session)
 
     @property

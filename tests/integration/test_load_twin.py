@@ -1,0 +1,53 @@
+"""`make load ENV=twin`'s short run: Locust (a master and two forked workers) with the shop's mix
+against the session twin's HTTP API, a step ramp, the report and the invariants from the table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from drivers import load
+from drivers.load import mix
+from local_twin.http_server import serving
+from tests.conftest import BUILD_DIR
+
+pytestmark = pytest.mark.twin
+
+SHORT = load.LoadOptions(
+    shape=mix.Shape(profile="step", users=4, steps=2, step_seconds=15, hold_seconds=10),
+    user_rps=1.5,
+    shares="catalog=0.6,cart=0.25,orders=0.15",
+    catalog_skus=30,
+    hot_carts=2,
+    flash_stock=3,
+    processes=2,
+)
+
+
+def test_short_load_run_reports_every_strategy_and_keeps_the_invariants(twin) -> None:
+    out_dir = BUILD_DIR / "load"
+    with serving(twin) as http:
+        results = load.run_against(twin, http.base_url, SHORT, out_dir, "twin")
+    assert load.finish(out_dir, results, SHORT.shape) == 0
+    written = json.loads((out_dir / "results.json").read_text())
+    assert (out_dir / "report.md").exists()
+    assert (out_dir / "latency_throughput.png").stat().st_size > 0
+    assert (out_dir / "errors.png").stat().st_size > 0
+    # Two workers wrote ledgers: the load really ran distributed.
+    assert len(list((out_dir / "ledger").glob("*.jsonl"))) >= 2
+    for strategy in mix.STRATEGIES:
+        assert written[f"load.strategy.{strategy}.requests"] > 0
+        assert (
+            written[f"load.strategy.{strategy}.latency_ms.p50"]
+            <= written[f"load.strategy.{strategy}.latency_ms.p99"]
+        )
+    assert written["invariants.lost_updates"] == 0
+    assert written["invariants.duplicate_orders"] == 0
+    assert written["invariants.inventory_drift"] == 0
+    assert written["invariants.flash_oversold"] == 0
+    assert written["load.cart.acknowledged_increments"] > 0
+    assert written["load.orders.placed"] > 0
+    # Every client retry was answered with the first send's order.
+    assert written["load.orders.client_retries_same_order"] == written["load.orders.placed"]
+    assert written["load.errors"] == 0, {k: v for k, v in written.items() if "errors_by_status" in k}
