@@ -117,6 +117,23 @@ def _error_payload(exc: BaseException, error_type: str | None = None) -> dict[st
     }
 
 
+def _install_network_guard() -> None:
+    """The twin's network rules (network_guard.py), before the handler's init opens a connection.
+    The policy variable is the twin's, not the function's: Lambda has none, so it is removed."""
+    policy = os.environ.pop("TWIN_NETWORK_POLICY", None)
+    if not policy:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_twin_network_guard", os.path.join(os.path.dirname(__file__), "network_guard.py")
+    )
+    assert spec is not None and spec.loader is not None
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    guard.install(policy)
+
+
 def main() -> None:
     _die_with_parent()
     control_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -124,6 +141,7 @@ def main() -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path[0] = task_root
     logs = _LogCapture()
+    _install_network_guard()
 
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     init_error: dict[str, Any] | None = None

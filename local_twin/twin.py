@@ -107,6 +107,8 @@ class LocalTwin:
                     f"CACHE_ENDPOINT={cache_endpoint}",
                     "--substitute",
                     "CACHE_TLS=false",
+                    "--cache-address",
+                    cache_endpoint,
                 ],
                 build_dir / "twin-server.log",
             )
