@@ -17,9 +17,11 @@ PIP_QUIET := --quiet --disable-pip-version-check
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt local_twin/iam_simulate/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev]'
+	# The twin's IAM evaluator (local_twin/iam.py): @cloud-copilot/iam-simulate, pinned by its lockfile.
+	npm ci --silent --prefix local_twin/iam_simulate
 	touch $@
 
 # checkov pins an old boto3, so it never shares an environment with the app.
