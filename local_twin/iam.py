@@ -151,6 +151,52 @@ def kms_requests(operation: str, params: dict[str, Any], key_arn_of: Any) -> lis
     raise UnmappedOperation(f"kms:{operation}")
 
 
+def _durable_routes() -> list[tuple[str, Any, str]]:
+    """(method, path pattern, operation) of Lambda's durable execution API, from botocore's model."""
+    import re
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http["requestUri"].split("?", 1)[0]
+        if "durable" not in uri.lower():
+            continue
+        pattern = re.sub(
+            r"\\{[^}]+\\}", lambda m: "(?P<" + m.group(0)[2:-2].rstrip("+") + ">[^/]+)", re.escape(uri)
+        )
+        routes.append((http["method"], re.compile(pattern + "$"), name))
+    return routes
+
+
+def durable_api_requests(method: str, path: str, account: str) -> list[AuthorizationRequest]:
+    """Lambda authorizes the durable execution API on the execution's ARN (a callback's, from its
+    token) or, for the per-function list, on the function: the Service Authorization Reference's
+    "durable execution" resource type."""
+    from urllib.parse import unquote
+
+    for route_method, pattern, operation in _durable_routes():
+        match = pattern.match(path)
+        if route_method != method or match is None:
+            continue
+        values = {key: unquote(value) for key, value in match.groupdict().items()}
+        if "DurableExecutionArn" in values:
+            return [AuthorizationRequest(f"lambda:{operation}", values["DurableExecutionArn"])]
+        if "CallbackId" in values:
+            from aws_durable_execution_sdk_python_testing.token import CallbackToken
+
+            arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
+            return [AuthorizationRequest(f"lambda:{operation}", arn)]
+        if "FunctionName" in values:
+            region = "us-east-1"
+            name = values["FunctionName"]
+            arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
+            return [AuthorizationRequest(f"lambda:{operation}", arn)]
+    raise UnmappedOperation(f"lambda {method} {path}")
+
+
 # ---- the evaluator -----------------------------------------------------------------------
 
 
@@ -262,3 +308,276 @@ def unused_report(grants: dict[str, set[str]], used: dict[str, set[str]]) -> dic
         role: sorted(grant for grant in granted if not covered(grant, used.get(role, set())))
         for role, granted in sorted(grants.items())
     }
+
+
+# ---- the twin's server: credentials per function, and the check before moto serves ---------
+
+
+class RoleSessions:
+    """Each function's credentials: its execution role, assumed through the twin's STS with the
+    function's name as the session name, as Lambda does
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html)."""
+
+    def __init__(self, sts: Any) -> None:
+        self._sts = sts
+        self._lock = threading.Lock()
+        self._by_function: dict[tuple[str, str], dict[str, str]] = {}
+        self.principals: dict[str, tuple[str, str]] = {}  # access key -> (role name, assumed-role ARN)
+
+    def environment(self, role_arn: str, function_name: str) -> dict[str, str]:
+        key = (role_arn, function_name)
+        with self._lock:
+            cached = self._by_function.get(key)
+        if cached is not None:
+            return cached
+        answer = self._sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=function_name[:64], DurationSeconds=43200
+        )
+        credentials = answer["Credentials"]
+        environment = {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
+        with self._lock:
+            self._by_function[key] = environment
+            self.principals[credentials["AccessKeyId"]] = (
+                role_arn.rsplit("/", 1)[-1],
+                answer["AssumedRoleUser"]["Arn"],
+            )
+        return environment
+
+
+def _access_key(headers: Any) -> str:
+    authorization = str(headers.get("Authorization") or headers.get("authorization") or "")
+    return authorization.partition("Credential=")[2].split("/", 1)[0]
+
+
+def _signing_service(headers: Any) -> str:
+    authorization = str(headers.get("Authorization") or headers.get("authorization") or "")
+    scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) > 3 else ""
+
+
+def role_policies(account: str, role_name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The role's inline and attached managed policies, as moto's IAM holds them."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account]["aws"]
+    policies: list[tuple[str, dict[str, Any]]] = []
+    for name in backend.list_role_policies(role_name):
+        _, document = backend.get_role_policy(role_name, name)
+        policies.append((name, json.loads(document) if isinstance(document, str) else document))
+    attached, _ = backend.list_attached_role_policies(role_name)
+    for policy in attached:
+        version = next(version for version in policy.versions if version.is_default)
+        document = version.document
+        policies.append((policy.arn, json.loads(document) if isinstance(document, str) else document))
+    return policies
+
+
+class _AccessDenied(Exception):
+    pass
+
+
+def _requests_for(response: Any, service: str, operation: str) -> list[AuthorizationRequest] | None:
+    """The authorization requests of one moto request (`response` is moto's BaseResponse)."""
+    account, region = response.current_account, response.region
+    if service in ("dynamodb", "states", "kms"):
+        params = json.loads(response.body or "{}")
+    if service == "dynamodb":
+        from moto.dynamodb.models import dynamodb_backends
+
+        def partition_key_of(table: str) -> str:
+            return dynamodb_backends[account][region].get_table(table.rsplit("/", 1)[-1]).hash_key_attr
+
+        return dynamodb_requests(operation, params, region, account, partition_key_of)
+    if service == "states":
+        from moto.stepfunctions.responses import get_backend
+
+        def state_machine_of_token(token: str) -> str:
+            backend = get_backend(account, region)
+            for execution in backend._get_executions():
+                pool = getattr(
+                    getattr(getattr(execution, "exec_worker", None), "env", None),
+                    "callback_pool_manager",
+                    None,
+                )
+                if pool is not None and pool.get(token) is not None:
+                    return str(execution.state_machine_arn)
+            raise _UnknownToken(token)
+
+        try:
+            return states_requests(operation, params, state_machine_of_token)
+        except _UnknownToken:
+            return None  # Step Functions answers InvalidToken itself
+    if service == "lambda":
+        import re
+        from urllib.parse import unquote
+
+        match = re.search(r"/functions/([^/]+)", response.path)
+        if match is None:
+            raise UnmappedOperation(f"lambda:{operation} ({response.path})")
+        qualifier = (response.querystring.get("Qualifier") or [None])[0]
+        return lambda_requests(operation, unquote(match.group(1)), qualifier, region, account)
+    if service == "kms":
+        from moto.kms.models import kms_backends
+
+        def key_arn_of(key: str) -> str:
+            return kms_backends[account][region].describe_key(key).arn
+
+        return kms_requests(operation, params, key_arn_of)
+    if service == "sqs" and operation == "ListQueues":
+        return [AuthorizationRequest("sqs:ListQueues", "*")]  # no resource-level permissions
+    if service == "sts" and operation == "GetCallerIdentity":
+        return []  # always allowed, whatever the policies say
+    raise UnmappedOperation(f"{service}:{operation}")
+
+
+class _UnknownToken(Exception):
+    pass
+
+
+class Enforcer:
+    """Checks every moto request signed by a function's role; records what each role used."""
+
+    def __init__(self, sessions: RoleSessions, evaluator: Evaluator, report_file: Path | None = None) -> None:
+        self.sessions = sessions
+        self.evaluator = evaluator
+        self.usage = Usage()
+        self.unmapped: list[str] = []
+        self._report_file = report_file
+        self._roles: set[str] = set()
+        self._report_lock = threading.Lock()
+
+    def check(self, response: Any) -> None:
+        principal = self.sessions.principals.get(_access_key(response.headers))
+        if principal is None:
+            return  # the twin's own admin keys (terraform, tests) and anyone else's
+        role_name, principal_arn = principal
+        service, operation = _signing_service(response.headers), response._get_action()
+        try:
+            requests = _requests_for(response, service, operation)
+        except UnmappedOperation as exc:
+            self.unmapped.append(str(exc))
+            self.write_report()
+            raise
+        if not requests:
+            return
+        self._decide(role_name, principal_arn, response.current_account, requests, response)
+
+    def _decide(
+        self,
+        role_name: str,
+        principal_arn: str,
+        account: str,
+        requests: list[AuthorizationRequest],
+        response: Any,
+    ) -> None:
+        policies = role_policies(account, role_name)
+        for request in requests:
+            resource_policy = self._key_policy(response, request) if response is not None else None
+            answer = self.evaluator.evaluate(principal_arn, account, request, policies, resource_policy)
+            if answer["result"] != "Allowed":
+                raise _AccessDenied(denial_message(principal_arn, request, answer["result"]))
+        new = False
+        for request in requests:
+            new = self._record(role_name, request.action) or new
+        if new:
+            self.write_report()
+
+    def check_durable_api(self, environ: dict[str, Any], account: str) -> tuple[str, str] | None:
+        """The durable execution API, which the twin serves beside moto (durable.py): the same
+        check, routed by botocore's Lambda model. Returns (status, JSON body) for a refusal."""
+        principal = self.sessions.principals.get(
+            _access_key({"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
+        )
+        if principal is None:
+            return None
+        role_name, principal_arn = principal
+        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        try:
+            requests = durable_api_requests(environ["REQUEST_METHOD"], raw_path.split("?", 1)[0], account)
+            self._decide(role_name, principal_arn, account, requests, None)
+        except UnmappedOperation as exc:
+            self.unmapped.append(str(exc))
+            self.write_report()
+            return "500", json.dumps(
+                {"__type": "TwinUnmappedOperation", "message": f"the twin cannot authorize {exc}"}
+            )
+        except _AccessDenied as exc:
+            return "403", json.dumps({"__type": "AccessDeniedException", "Message": str(exc)})
+        return None
+
+    def _key_policy(self, response: Any, request: AuthorizationRequest) -> dict[str, Any] | None:
+        """A direct kms:* call is decided by the key's policy too (same account: either may allow)
+        https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html"""
+        if not request.action.startswith("kms:"):
+            return None
+        from moto.kms.models import kms_backends
+
+        key = kms_backends[response.current_account][response.region].describe_key(request.resource)
+        return json.loads(key.policy) if key.policy else None
+
+    def _record(self, role: str, action: str) -> bool:
+        with self._report_lock:
+            fresh = role not in self._roles or action not in self.usage.used().get(role, set())
+            self._roles.add(role)
+        self.usage.record(role, action)
+        return fresh
+
+    def report(self, account: str = "123456789012") -> dict[str, Any]:
+        used = self.usage.used()
+        grants = {role: granted_actions(role_policies(account, role)) for role in sorted(self._roles)}
+        return {
+            "used": {role: sorted(actions) for role, actions in sorted(used.items())},
+            "unused": unused_report(grants, used),
+            "unmapped": sorted(set(self.unmapped)),
+        }
+
+    def write_report(self) -> None:
+        if self._report_file is None:
+            return
+        with self._report_lock:
+            temporary = self._report_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(self.report(), indent=2, sort_keys=True))
+            temporary.rename(self._report_file)
+
+
+def install(enforcer: Enforcer) -> None:
+    """Runs `enforcer.check` before moto serves any request, where moto's own access control would.
+    A denial is AccessDeniedException in the service's JSON error shape (__type and the
+    x-amzn-ErrorType header); an unmapped operation is a 500 that names it."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import JsonRESTError
+
+    class AccessDeniedException(JsonRESTError):
+        code = 400
+
+        def __init__(self, message: str, status: int) -> None:
+            super().__init__("AccessDeniedException", message)
+            self.code = status
+
+    class TwinUnmappedOperation(JsonRESTError):
+        code = 500
+
+        def __init__(self, message: str) -> None:
+            super().__init__(
+                "TwinUnmappedOperation", f"the twin cannot authorize {message}: map it in local_twin/iam.py"
+            )
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        try:
+            enforcer.check(self)
+        except _AccessDenied as exc:
+            # Lambda answers 403, the JSON protocol services 400 (their documented status).
+            raise AccessDeniedException(
+                str(exc), 403 if _signing_service(self.headers) == "lambda" else 400
+            ) from exc
+        except UnmappedOperation as exc:
+            raise TwinUnmappedOperation(str(exc)) from exc
+        original(self, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize

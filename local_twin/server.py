@@ -23,7 +23,8 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, network, streams
+from local_twin import emulations, iam, network, streams
+from local_twin.durable import ACCOUNT_ID as durable_account
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
     DurableExecutions,
@@ -60,6 +61,7 @@ def install_local_invoke(
     substitutions: dict[str, str] | None = None,
     durable: DurableExecutions | None = None,
     network_view: network.NetworkView | None = None,
+    role_sessions: iam.RoleSessions | None = None,
 ) -> None:
     """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
 
@@ -70,7 +72,8 @@ def install_local_invoke(
     An invoke that names a durable execution starts it on `durable`, which runs the handler
     through this same endpoint, one invoke per replay.
 
-    `network_view` gives each function's worker the network paths its VPC has (network.py).
+    `network_view` gives each function's worker the network paths its VPC has (network.py), and
+    `role_sessions` the credentials of its own execution role (iam.py), as Lambda does.
     """
     substitutions = substitutions or {}
 
@@ -85,6 +88,8 @@ def install_local_invoke(
         if network_view is not None:
             vpc_key = json.dumps(self.vpc_config, sort_keys=True, default=str)
             environment[network.POLICY_VARIABLE] = network_view.policy(self.function_arn, vpc_key)
+        if role_sessions is not None:
+            environment.update(role_sessions.environment(self.role, self.function_name))
         spec = FunctionSpec(
             name=self.function_name,
             arn=self.function_arn,
@@ -139,12 +144,22 @@ def install_local_invoke(
     lambda_models.LambdaFunction.invoke = invoke
 
 
-def install_durable_api(durable: DurableExecutions) -> None:
-    """The durable execution API (checkpoints, state, history, callbacks) on the moto port."""
+def install_durable_api(durable: DurableExecutions, enforcer: iam.Enforcer | None = None) -> None:
+    """The durable execution API (checkpoints, state, history, callbacks) on the moto port,
+    checked against the caller's role first when IAM is enforced."""
     original = DomainDispatcherApplication.__call__
 
     def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         if is_durable_api(environ.get("PATH_INFO", "")):
+            refusal = enforcer.check_durable_api(environ, durable_account) if enforcer is not None else None
+            if refusal is not None:
+                status, body = refusal
+                error_type = json.loads(body)["__type"]
+                start_response(
+                    f"{status} Refused",
+                    [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)],
+                )
+                return [body.encode()]
             return durable.forward(environ, start_response)
         return original(self, environ, start_response)
 
@@ -234,10 +249,19 @@ def serve(
         environment_variables_for_worker(endpoint, region), ready_file.parent / "lambda-environments"
     )
     durable = DurableExecutions(endpoint, region, invocation_concurrency=DEFAULT_MAX_ENVIRONMENTS)
-    install_durable_api(durable)
     network_view = network.NetworkView(_twin_client(endpoint, region), cache_addresses or [])
     install_network_tracking(network_view)
-    install_local_invoke(pool, substitutions, durable, network_view)
+    # Each function calls as its own role, checked by iam.py; TWIN_IAM=off leaves the admin keys.
+    role_sessions = None
+    evaluator = None
+    enforcer = None
+    if os.environ.get("TWIN_IAM", "enforce") == "enforce":
+        evaluator = iam.Evaluator()
+        role_sessions = iam.RoleSessions(_twin_client(endpoint, region)("sts"))
+        enforcer = iam.Enforcer(role_sessions, evaluator, ready_file.parent / "iam-usage.json")
+        iam.install(enforcer)
+    install_durable_api(durable, enforcer)
+    install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
     install_dynamodb_isolation()
     emulations.install()
     stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
@@ -260,6 +284,8 @@ def serve(
         stream_poller.stop()
         durable.stop()
         pool.shutdown()
+        if evaluator is not None:
+            evaluator.close()
         server.stop()
 
 

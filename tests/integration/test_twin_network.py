@@ -109,11 +109,23 @@ def https_only_group(twin, vpc: dict[str, Any], name: str, ingress: bool = False
     egress = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissionsEgress"]
     if egress:  # a new group allows all egress until told otherwise
         ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=egress)
-    rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": vpc["cidr"]}]}]
+    rule: dict[str, Any] = {
+        "IpProtocol": "tcp",
+        "FromPort": 443,
+        "ToPort": 443,
+        "IpRanges": [{"CidrIp": vpc["cidr"]}],
+    }
     if ingress:
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=rule)
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
     else:
-        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=rule)
+        # And DynamoDB's prefix list, which its gateway endpoint routes (the shop's functions have both).
+        prefix_list = next(
+            entry["PrefixListId"]
+            for entry in ec2.describe_prefix_lists()["PrefixLists"]
+            if entry["PrefixListName"] == "com.amazonaws.us-east-1.dynamodb"
+        )
+        rule["PrefixListIds"] = [{"PrefixListId": prefix_list}]
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[rule])
     return group_id
 
 

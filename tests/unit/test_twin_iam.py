@@ -158,3 +158,34 @@ def test_the_unused_report_lists_granted_actions_no_call_used() -> None:
     used = {"cart": {"dynamodb:GetItem", "dynamodb:PutItem"}}
     assert iam.unused_report(grants, used) == {"cart": ["dynamodb:DeleteItem", "xray:PutTraceSegments"]}
     assert iam.unused_report({"r": {"logs:*"}}, {"r": {"logs:PutLogEvents"}}) == {"r": []}
+
+
+def test_the_durable_execution_api_is_authorized_on_the_execution(evaluator) -> None:
+    from urllib.parse import quote
+
+    from aws_durable_execution_sdk_python_testing.token import CallbackToken
+
+    execution = f"{DURABLE}:1/durable-execution/order-1/abc"
+    checkpoint = iam.durable_api_requests(
+        "POST", f"/2025-12-01/durable-executions/{quote(execution, safe='')}/checkpoint", ACCOUNT
+    )
+    assert checkpoint == [iam.AuthorizationRequest("lambda:CheckpointDurableExecution", execution)]
+    token = CallbackToken(execution_arn=execution, operation_id="approval").to_str()
+    callback = iam.durable_api_requests(
+        "POST", f"/2025-12-01/durable-execution-callbacks/{quote(token, safe='')}/succeed", ACCOUNT
+    )
+    assert callback == [iam.AuthorizationRequest("lambda:SendDurableExecutionCallbackSuccess", execution)]
+
+    own_executions = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["lambda:CheckpointDurableExecution"], "Resource": f"{DURABLE}:*"}
+        ],
+    }
+    assert decide(evaluator, own_executions, checkpoint) == ["Allowed"]
+    # The unqualified function ARN does not match an execution's ARN (the module's comment says why).
+    unqualified = {**own_executions, "Statement": [{**own_executions["Statement"][0], "Resource": DURABLE}]}
+    assert decide(evaluator, unqualified, checkpoint) == ["ImplicitlyDenied"]
+    assert decide(evaluator, own_executions, callback) == ["ImplicitlyDenied"]
+    with pytest.raises(iam.UnmappedOperation):
+        iam.durable_api_requests("PATCH", "/2025-12-01/durable-executions/x", ACCOUNT)
