@@ -171,7 +171,9 @@ def _durable_routes() -> list[tuple[str, Any, str]]:
     return routes
 
 
-def durable_api_requests(method: str, path: str, account: str) -> list[AuthorizationRequest]:
+def durable_api_requests(
+    method: str, path: str, account: str, lambda_arn_of: Any = lambda arn: arn
+) -> list[AuthorizationRequest]:
     """Lambda authorizes the durable execution API on the execution's ARN (a callback's, from its
     token) or, for the per-function list, on the function: the Service Authorization Reference's
     "durable execution" resource type."""
@@ -183,12 +185,12 @@ def durable_api_requests(method: str, path: str, account: str) -> list[Authoriza
             continue
         values = {key: unquote(value) for key, value in match.groupdict().items()}
         if "DurableExecutionArn" in values:
-            return [AuthorizationRequest(f"lambda:{operation}", values["DurableExecutionArn"])]
+            return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(values["DurableExecutionArn"]))]
         if "CallbackId" in values:
             from aws_durable_execution_sdk_python_testing.token import CallbackToken
 
             arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
-            return [AuthorizationRequest(f"lambda:{operation}", arn)]
+            return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(arn))]
         if "FunctionName" in values:
             region = "us-east-1"
             name = values["FunctionName"]
@@ -486,7 +488,9 @@ class Enforcer:
         if new:
             self.write_report()
 
-    def check_durable_api(self, environ: dict[str, Any], account: str) -> tuple[str, str] | None:
+    def check_durable_api(
+        self, environ: dict[str, Any], account: str, lambda_arn_of: Any = lambda arn: arn
+    ) -> tuple[str, str] | None:
         """The durable execution API, which the twin serves beside moto (durable.py): the same
         check, routed by botocore's Lambda model. Returns (status, JSON body) for a refusal."""
         principal = self.sessions.principals.get(
@@ -497,7 +501,11 @@ class Enforcer:
         role_name, principal_arn = principal
         raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         try:
-            requests = durable_api_requests(environ["REQUEST_METHOD"], raw_path.split("?", 1)[0], account)
+            requests = durable_api_requests(
+                environ["REQUEST_METHOD"], raw_path.split("?", 1)[0], account, lambda_arn_of
+            )
+            if any(request.resource is None for request in requests):
+                return None  # an execution the twin never started: the runner answers that
             self._decide(role_name, principal_arn, account, requests, None)
         except UnmappedOperation as exc:
             self.unmapped.append(str(exc))

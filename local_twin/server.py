@@ -151,7 +151,11 @@ def install_durable_api(durable: DurableExecutions, enforcer: iam.Enforcer | Non
 
     def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         if is_durable_api(environ.get("PATH_INFO", "")):
-            refusal = enforcer.check_durable_api(environ, durable_account) if enforcer is not None else None
+            refusal = (
+                enforcer.check_durable_api(environ, durable_account, durable.lambda_arn)
+                if enforcer is not None
+                else None
+            )
             if refusal is not None:
                 status, body = refusal
                 error_type = json.loads(body)["__type"]
