@@ -104,16 +104,15 @@ def dynamodb_requests(
     raise UnmappedOperation(f"dynamodb:{operation}")
 
 
-def states_requests(
-    operation: str, params: dict[str, Any], state_machine_of_token: Any
-) -> list[AuthorizationRequest]:
+def states_requests(operation: str, params: dict[str, Any]) -> list[AuthorizationRequest]:
     if operation == "StartExecution" or operation == "StartSyncExecution":
         return [AuthorizationRequest(f"states:{operation}", params["stateMachineArn"])]
     if operation in ("DescribeExecution", "GetExecutionHistory", "StopExecution"):
         return [AuthorizationRequest(f"states:{operation}", params["executionArn"])]
     if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
-        # Authorized on the state machine whose execution issued the token.
-        return [AuthorizationRequest(f"states:{operation}", state_machine_of_token(params["taskToken"]))]
+        # The Service Authorization Reference lists no resource type for these: only a statement
+        # with Resource "*" can allow them (the task token is the only scope).
+        return [AuthorizationRequest(f"states:{operation}", "*")]
     raise UnmappedOperation(f"states:{operation}")
 
 
@@ -395,24 +394,7 @@ def _requests_for(response: Any, service: str, operation: str) -> list[Authoriza
 
         return dynamodb_requests(operation, params, region, account, partition_key_of)
     if service == "states":
-        from moto.stepfunctions.responses import get_backend
-
-        def state_machine_of_token(token: str) -> str:
-            backend = get_backend(account, region)
-            for execution in backend._get_executions():
-                pool = getattr(
-                    getattr(getattr(execution, "exec_worker", None), "env", None),
-                    "callback_pool_manager",
-                    None,
-                )
-                if pool is not None and pool.get(token) is not None:
-                    return str(execution.state_machine_arn)
-            raise _UnknownToken(token)
-
-        try:
-            return states_requests(operation, params, state_machine_of_token)
-        except _UnknownToken:
-            return None  # Step Functions answers InvalidToken itself
+        return states_requests(operation, params)
     if service == "lambda":
         import re
         from urllib.parse import unquote
@@ -434,10 +416,6 @@ def _requests_for(response: Any, service: str, operation: str) -> list[Authoriza
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # always allowed, whatever the policies say
     raise UnmappedOperation(f"{service}:{operation}")
-
-
-class _UnknownToken(Exception):
-    pass
 
 
 class Enforcer:

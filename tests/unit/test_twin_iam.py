@@ -130,10 +130,8 @@ def test_invoking_the_durable_function_is_allowed_only_through_its_alias(evaluat
 
 
 def test_a_state_machine_action_on_another_machine_is_denied(evaluator) -> None:
-    own = iam.states_requests("StartExecution", {"stateMachineArn": MACHINE}, lambda token: MACHINE)
-    other = iam.states_requests(
-        "StartExecution", {"stateMachineArn": MACHINE + "-other"}, lambda token: MACHINE
-    )
+    own = iam.states_requests("StartExecution", {"stateMachineArn": MACHINE})
+    other = iam.states_requests("StartExecution", {"stateMachineArn": MACHINE + "-other"})
     assert decide(evaluator, CHECKOUT_POLICY, own) == ["Allowed"]
     assert decide(evaluator, CHECKOUT_POLICY, other) == ["ImplicitlyDenied"]
 
@@ -189,3 +187,19 @@ def test_the_durable_execution_api_is_authorized_on_the_execution(evaluator) -> 
     assert decide(evaluator, own_executions, callback) == ["ImplicitlyDenied"]
     with pytest.raises(iam.UnmappedOperation):
         iam.durable_api_requests("PATCH", "/2025-12-01/durable-executions/x", ACCOUNT)
+
+
+def test_task_answers_are_allowed_only_by_a_statement_on_every_resource(evaluator) -> None:
+    """SendTaskSuccess has no resource type: a grant scoped to the state machine allows nothing."""
+    answer = iam.states_requests("SendTaskSuccess", {"taskToken": "t"})
+    assert answer == [iam.AuthorizationRequest("states:SendTaskSuccess", "*")]
+    scoped = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": MACHINE}],
+    }
+    anywhere = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*"}],
+    }
+    assert decide(evaluator, scoped, answer) == ["ImplicitlyDenied"]
+    assert decide(evaluator, anywhere, answer) == ["Allowed"]
