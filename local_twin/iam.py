@@ -385,7 +385,12 @@ def _requests_for(response: Any, service: str, operation: str) -> list[Authoriza
     """The authorization requests of one moto request (`response` is moto's BaseResponse)."""
     account, region = response.current_account, response.region
     if service in ("dynamodb", "states", "kms"):
-        params = json.loads(response.body or "{}")
+        body = response.body
+        params = (
+            body
+            if isinstance(body, dict)
+            else json.loads(getattr(response, "raw_body", None) or body or "{}")
+        )
     if service == "dynamodb":
         from moto.dynamodb.models import dynamodb_backends
 
