@@ -297,6 +297,17 @@ def granted_actions(policies: list[tuple[str, dict[str, Any]]]) -> set[str]:
     return actions
 
 
+def statement_names(policies: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """policy#Sid of every Allow statement, as the evaluator names the statement that allowed a call."""
+    names = []
+    for policy_name, policy in policies:
+        statements = policy.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") == "Allow":
+                names.append(f"{policy_name}#{statement.get('Sid', '')}")
+    return names
+
+
 def unused_report(grants: dict[str, set[str]], used: dict[str, set[str]]) -> dict[str, list[str]]:
     """Per role, the granted actions no call used (wildcard grants are matched by prefix)."""
 
@@ -433,6 +444,7 @@ class Enforcer:
         self.unmapped: list[str] = []
         self._report_file = report_file
         self._roles: set[str] = set()
+        self._statements: dict[str, set[str]] = defaultdict(set)
         self._report_lock = threading.Lock()
 
     def check(self, response: Any) -> None:
@@ -460,14 +472,18 @@ class Enforcer:
         response: Any,
     ) -> None:
         policies = role_policies(account, role_name)
+        answers = []
         for request in requests:
             resource_policy = self._key_policy(response, request) if response is not None else None
             answer = self.evaluator.evaluate(principal_arn, account, request, policies, resource_policy)
             if answer["result"] != "Allowed":
                 raise _AccessDenied(denial_message(principal_arn, request, answer["result"]))
+            answers.append(answer)
         new = False
-        for request in requests:
+        for request, answer in zip(requests, answers, strict=True):
             new = self._record(role_name, request.action) or new
+            for statement in answer.get("allowedBy", []):
+                new = self._record_statement(role_name, statement) or new
         if new:
             self.write_report()
 
@@ -517,12 +533,28 @@ class Enforcer:
         self.usage.record(role, action)
         return fresh
 
+    def _record_statement(self, role: str, statement: str) -> bool:
+        with self._report_lock:
+            fresh = statement not in self._statements[role]
+            self._statements[role].add(statement)
+        return fresh
+
     def report(self, account: str = "123456789012") -> dict[str, Any]:
+        """What each role's calls used (actions, and the statements that allowed them), what they
+        never used, and any operation the twin could not authorize."""
         used = self.usage.used()
-        grants = {role: granted_actions(role_policies(account, role)) for role in sorted(self._roles)}
+        policies = {role: role_policies(account, role) for role in sorted(self._roles)}
+        grants = {role: granted_actions(documents) for role, documents in policies.items()}
+        with self._report_lock:
+            statements = {role: set(names) for role, names in self._statements.items()}
         return {
             "used": {role: sorted(actions) for role, actions in sorted(used.items())},
             "unused": unused_report(grants, used),
+            "used_statements": {role: sorted(names) for role, names in sorted(statements.items())},
+            "unused_statements": {
+                role: sorted(set(statement_names(documents)) - statements.get(role, set()))
+                for role, documents in policies.items()
+            },
             "unmapped": sorted(set(self.unmapped)),
         }
 

@@ -15,8 +15,8 @@ for await (const line of lines) {
     } else {
       const single = result.resultType === 'single' ? result.result : result.results[0]
       const analysis = single?.analysis ?? {}
-      const allowed = (analysis.identityAnalysis?.allowStatements ?? []).map((s) => s.policyId + '#' + (s.statementId ?? s.statementIndex))
-      answer = { id, result: result.overallResult, allowedBy: allowed, analysis: single?.analysis ? undefined : single }
+      const allowed = (analysis.identityAnalysis?.allowStatements ?? []).map((s) => s.policyId + '#' + (s.statement?.Sid ?? s.explain?.identifier ?? ''))
+      answer = { id, result: result.overallResult, allowedBy: allowed }
     }
   } catch (error) {
     answer = { error: String(error?.stack ?? error) }

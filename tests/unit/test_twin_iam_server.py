@@ -104,6 +104,8 @@ def test_a_role_signed_request_is_decided_by_the_roles_policy(server) -> None:
     assert report["used"] == {"cart-role": ["dynamodb:PutItem"]}
     assert report["unused"] == {"cart-role": ["dynamodb:GetItem"]}
     assert report["unmapped"] == ["dynamodb:Scan"]
+    assert report["used_statements"] == {"cart-role": ["least-privilege#CartItems"]}
+    assert report["unused_statements"] == {"cart-role": []}
 
 
 def client_as(server: dict[str, Any], service: str, role_name: str, function: str) -> Any:
