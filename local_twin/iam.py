@@ -445,7 +445,7 @@ class Enforcer:
         self._report_file = report_file
         self._roles: set[str] = set()
         self._statements: dict[str, set[str]] = defaultdict(set)
-        self._report_lock = threading.Lock()
+        self._report_lock = threading.RLock()  # write_report holds it while report() reads
 
     def check(self, response: Any) -> None:
         principal = self.sessions.principals.get(_access_key(response.headers))

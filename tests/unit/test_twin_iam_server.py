@@ -16,7 +16,7 @@ from local_twin import iam
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[dict[str, Any]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
@@ -33,9 +33,16 @@ def server() -> Iterator[dict[str, Any]]:
 
     sessions = iam.RoleSessions(admin("sts"))
     evaluator = iam.Evaluator()
-    enforcer = iam.Enforcer(sessions, evaluator)
+    report_file = tmp_path_factory.mktemp("iam") / "iam-usage.json"
+    enforcer = iam.Enforcer(sessions, evaluator, report_file)
     iam.install(enforcer)
-    yield {"admin": admin, "endpoint": endpoint, "sessions": sessions, "enforcer": enforcer}
+    yield {
+        "admin": admin,
+        "endpoint": endpoint,
+        "sessions": sessions,
+        "enforcer": enforcer,
+        "report": report_file,
+    }
     evaluator.close()
     moto.stop()
 
@@ -101,6 +108,7 @@ def test_a_role_signed_request_is_decided_by_the_roles_policy(server) -> None:
     assert unmapped.value.response["Error"]["Code"] == "TwinUnmappedOperation"
 
     report = server["enforcer"].report()
+    assert json.loads(server["report"].read_text()) == report  # written as calls happen
     assert report["used"] == {"cart-role": ["dynamodb:PutItem"]}
     assert report["unused"] == {"cart-role": ["dynamodb:GetItem"]}
     assert report["unmapped"] == ["dynamodb:Scan"]
