@@ -208,15 +208,18 @@ def test_a_function_whose_groups_do_not_allow_the_cache_port_cannot_reach_valkey
     twin, vpc, make_probe
 ) -> None:
     group = https_only_group(twin, vpc, f"probe-{uuid.uuid4().hex[:6]}")
-    payload, error = invoke(twin, make_probe([group]), {"cache": True})
+    # 10 s: redis-py retries a timed-out connect (three attempts with backoff) after a cold import.
+    payload, error = invoke(twin, make_probe([group], timeout=10), {"cache": True})
     assert error is None and payload["cache"].startswith("TimeoutError: Timeout connecting"), payload
 
-    payload, error = invoke(twin, make_probe([group, *vpc["cache_client_groups"]]), {"cache": True})
+    payload, error = invoke(
+        twin, make_probe([group, *vpc["cache_client_groups"]], timeout=10), {"cache": True}
+    )
     assert error is None and payload == {"cache": "reached"}, payload
 
 
 def test_a_function_outside_the_vpc_reaches_dynamodb_but_not_the_cache(twin, make_probe) -> None:
-    probe = make_probe(None)
+    probe = make_probe(None, timeout=10)
     payload, error = invoke(
         twin, probe, {"service": "dynamodb", "operation": "list_tables", "config": FAST_FAIL, "cache": True}
     )
