@@ -20,9 +20,12 @@ PIP_QUIET := --quiet --disable-pip-version-check
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt local_twin/iam_simulate/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev]'
+	# The twin's IAM evaluator (local_twin/iam.py): @cloud-copilot/iam-simulate, pinned by its lockfile.
+	@if command -v npm >/dev/null; then npm ci --silent --prefix local_twin/iam_simulate; \
+	else echo "WARNING: no npm on PATH: the twin will not evaluate IAM; install Node.js, then npm ci --prefix local_twin/iam_simulate"; fi
 	touch $@
 
 # checkov pins an old boto3, so it never shares an environment with the app.

@@ -108,6 +108,8 @@ class DurableExecutions:
         self._serving = threading.Thread(target=self._runner.serve_forever, daemon=True)
         self._serving.start()
         self._started: dict[tuple[str, str], _Started] = {}
+        self._lambda_arns: dict[str, str] = {}
+        self._region = region
         self._lock = threading.Lock()
 
     def stop(self) -> None:
@@ -157,7 +159,17 @@ class DurableExecutions:
                 raise RuntimeError(f"the durable runner refused to start {name}: {status} {body!r}")
             arn = str(json.loads(body)["ExecutionArn"])
             self._started[(function_name, name)] = _Started(arn, payload)
+            self._lambda_arns[arn] = (
+                f"arn:aws:lambda:{self._region}:{ACCOUNT_ID}:function:{function_name}:{qualifier}"
+                f"/durable-execution/{name}/{arn.rsplit('/', 1)[-1]}"
+            )
             return arn
+
+    def lambda_arn(self, runner_arn: str) -> str | None:
+        """The ARN Lambda would give the execution (function:NAME:VERSION/durable-execution/NAME/ID),
+        which IAM authorizes the durable execution API on; the runner's own ARNs are UUIDs."""
+        with self._lock:
+            return self._lambda_arns.get(runner_arn)
 
     def wait(self, arn: str, timeout_seconds: float) -> dict[str, Any]:
         """GetDurableExecution once the execution has closed (a synchronous Invoke waits so)."""

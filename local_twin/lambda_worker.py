@@ -172,6 +172,23 @@ def _use_lambdas_search_path(search_path: dict[str, list[str]]) -> None:
     sys.argv[:] = [sys.argv[0]]
 
 
+def _install_network_guard() -> None:
+    """The twin's network rules (network_guard.py), before the handler's init opens a connection.
+    The policy variable is the twin's, not the function's: Lambda has none, so it is removed."""
+    policy = os.environ.pop("TWIN_NETWORK_POLICY", None)
+    if not policy:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_twin_network_guard", os.path.join(os.path.dirname(__file__), "network_guard.py")
+    )
+    assert spec is not None and spec.loader is not None
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    guard.install(policy)
+
+
 def main() -> None:
     _die_with_parent()
     control_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -181,6 +198,7 @@ def main() -> None:
     else:  # started without the twin's runtime: the task root at least comes first
         sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     logs = _LogCapture()
+    _install_network_guard()
 
     init_error: dict[str, Any] | None = None
     handler = None

@@ -23,7 +23,8 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, faults, service_rules, streams
+from local_twin import emulations, faults, iam, network, service_rules, streams
+from local_twin.durable import ACCOUNT_ID as durable_account
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
     DurableExecutions,
@@ -58,7 +59,11 @@ class _DurableExecutionAlreadyStarted(LambdaClientError):
 
 
 def install_local_invoke(
-    pool: LambdaPool, substitutions: dict[str, str] | None = None, durable: DurableExecutions | None = None
+    pool: LambdaPool,
+    substitutions: dict[str, str] | None = None,
+    durable: DurableExecutions | None = None,
+    network_view: network.NetworkView | None = None,
+    role_sessions: iam.RoleSessions | None = None,
 ) -> None:
     """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
 
@@ -68,6 +73,9 @@ def install_local_invoke(
 
     An invoke that names a durable execution starts it on `durable`, which runs the handler
     through this same endpoint, one invoke per replay.
+
+    `network_view` gives each function's worker the network paths its VPC has (network.py), and
+    `role_sessions` the credentials of its own execution role (iam.py), as Lambda does.
     """
     substitutions = substitutions or {}
 
@@ -76,15 +84,21 @@ def install_local_invoke(
         if durable is not None and execution_name and not is_handler_invocation(request_headers):
             return start_durable(self, execution_name, body, request_headers, response_headers)
         event = json.loads(body) if body else {}
+        environment = {
+            name: substitutions.get(name, value) for name, value in (self.environment_vars or {}).items()
+        }
+        if network_view is not None:
+            vpc_key = json.dumps(self.vpc_config, sort_keys=True, default=str)
+            environment[network.POLICY_VARIABLE] = network_view.policy(self.function_arn, vpc_key)
+        if role_sessions is not None:
+            environment.update(role_sessions.environment(self.role, self.function_name))
         spec = FunctionSpec(
             name=self.function_name,
             arn=self.function_arn,
             handler=self.handler,
             timeout_seconds=float(self.timeout),
             memory_mb=int(self.memory_size),
-            environment={
-                name: substitutions.get(name, value) for name, value in (self.environment_vars or {}).items()
-            },
+            environment=environment,
             code=self.code_bytes,
             reserved_concurrency=int(self.reserved_concurrency) if self.reserved_concurrency else None,
             layers=function_layers(self),
@@ -133,12 +147,26 @@ def install_local_invoke(
     lambda_models.LambdaFunction.invoke = invoke
 
 
-def install_durable_api(durable: DurableExecutions) -> None:
-    """The durable execution API (checkpoints, state, history, callbacks) on the moto port."""
+def install_durable_api(durable: DurableExecutions, enforcer: iam.Enforcer | None = None) -> None:
+    """The durable execution API (checkpoints, state, history, callbacks) on the moto port,
+    checked against the caller's role first when IAM is enforced."""
     original = DomainDispatcherApplication.__call__
 
     def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         if is_durable_api(environ.get("PATH_INFO", "")):
+            refusal = (
+                enforcer.check_durable_api(environ, durable_account, durable.lambda_arn)
+                if enforcer is not None
+                else None
+            )
+            if refusal is not None:
+                status, body = refusal
+                error_type = json.loads(body)["__type"]
+                start_response(
+                    f"{status} Refused",
+                    [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)],
+                )
+                return [body.encode()]
             return durable.forward(environ, start_response)
         return original(self, environ, start_response)
 
@@ -181,7 +209,43 @@ def install_dynamodb_isolation() -> None:
             setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
 
 
-def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = None) -> None:
+def install_network_tracking(network_view: network.NetworkView) -> None:
+    """Tells `network_view` when a request may have changed the network (an EC2 or ElastiCache write)."""
+    original = DomainDispatcherApplication.__call__
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if network.is_network_write(environ):
+            network_view.changed()
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = dispatch
+
+
+def _twin_client(endpoint: str, region: str) -> Any:
+    import boto3
+
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = boto3.client(
+                service,
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return clients[service]
+
+    return client
+
+
+def serve(
+    ready_file: Path,
+    region: str,
+    substitutions: dict[str, str] | None = None,
+    cache_addresses: list[str] | None = None,
+) -> None:
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
@@ -194,9 +258,20 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
         WorkerRuntime.prepare(),
     )
     durable = DurableExecutions(endpoint, region, invocation_concurrency=DEFAULT_MAX_ENVIRONMENTS)
-    install_durable_api(durable)
+    network_view = network.NetworkView(_twin_client(endpoint, region), cache_addresses or [])
+    install_network_tracking(network_view)
+    # Each function calls as its own role, checked by iam.py; TWIN_IAM=off leaves the admin keys.
+    role_sessions = None
+    evaluator = None
+    enforcer = None
+    if iam.enforced():
+        evaluator = iam.Evaluator()
+        role_sessions = iam.RoleSessions(_twin_client(endpoint, region)("sts"))
+        enforcer = iam.Enforcer(role_sessions, evaluator, ready_file.parent / "iam-usage.json")
+        iam.install(enforcer)
+    install_durable_api(durable, enforcer)
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))  # /_twin/faults, outermost
-    install_local_invoke(pool, substitutions, durable)
+    install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
     install_dynamodb_isolation()
     emulations.install()
     service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)
@@ -220,6 +295,8 @@ def serve(ready_file: Path, region: str, substitutions: dict[str, str] | None = 
         stream_poller.stop()
         durable.stop()
         pool.shutdown()
+        if evaluator is not None:
+            evaluator.close()
         server.stop()
 
 
@@ -234,9 +311,16 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="run functions with VALUE for the environment variable NAME (repeatable)",
     )
+    parser.add_argument(
+        "--cache-address",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="where the twin serves the stack's caches: refused to functions that cannot reach them",
+    )
     args = parser.parse_args()
     substitutions = dict(item.split("=", 1) for item in args.substitute)
-    serve(args.ready_file, args.region, substitutions)
+    serve(args.ready_file, args.region, substitutions, args.cache_address)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import sys
 import time
@@ -29,7 +30,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local_twin import lambda_runtime
+from local_twin import iam, lambda_runtime
 from local_twin.faults import FaultClient
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
@@ -99,6 +100,8 @@ class LocalTwin(StackReader):
                     f"CACHE_ENDPOINT={cache_endpoint}",
                     "--substitute",
                     "CACHE_TLS=false",
+                    "--cache-address",
+                    cache_endpoint,
                 ],
                 build_dir / "twin-server.log",
             )
@@ -110,6 +113,8 @@ class LocalTwin(StackReader):
                     raise RuntimeError("twin server did not become ready in time")
                 time.sleep(0.05)
             port = json.loads(ready_file.read_text())["port"]
+            if os.environ.get("TWIN_IAM", "enforce") == "enforce" and not iam.available():
+                print(f"WARNING: {iam.UNAVAILABLE}", file=sys.stderr, flush=True)
             twin = cls(endpoint_url=f"http://127.0.0.1:{port}", build_dir=build_dir, server=server)
             twin.redis = redis_server
             if provision:

@@ -189,8 +189,16 @@ locals {
         local.state_table_key,
         {
           sid        = "RunCheckoutSaga"
-          actions    = ["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure"]
+          actions    = ["states:StartExecution"]
           resources  = [local.checkout_state_machine_arn]
+          conditions = []
+        },
+        {
+          # The Service Authorization Reference lists no resource type for these two: a statement
+          # scoped to the state machine never matches them, only "*" does (the task token is the scope).
+          sid        = "AnswerApprovalTasks"
+          actions    = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+          resources  = ["*"]
           conditions = []
         },
         {

@@ -1,0 +1,622 @@
+"""IAM for the twin: a request signed by a function's role is evaluated against that role's policies.
+
+The evaluator is @cloud-copilot/iam-simulate (npm, pinned in iam_simulate/package.json), run as a
+long-lived `node iam_simulate/evaluate.mjs` beside the server. It was chosen over the others the
+issue names because it is the only one that evaluates a *request*: action, resource ARN (checked
+against the Service Authorization Reference's resource types) and every condition operator over
+the request's context keys, with identity and resource (key) policies:
+
+- moto's own access control (moto/iam/access_control.py, on after INITIAL_NO_AUTH_ACTION_COUNT
+  requests) matches actions only: every service but S3 passes resource "*", conditions are read
+  only for trust policies (and a failed Allow condition counts as an explicit Deny), and an access
+  key it does not know (terraform's "testing") is refused, which would stop `terraform apply`.
+- iam-ape expands a principal's policies into effective permissions (conditions carried along,
+  not evaluated against a request); policyuniverse summarises and lints policies; policy-sentry
+  writes policies from the Service Authorization Reference. None decides a request.
+
+What this module adds is only what the evaluator cannot know: which IAM action(s) and resource
+ARN(s) an API operation is authorized as, and the context keys the stack's conditions read
+(`dynamodb:LeadingKeys`). The mapping follows the Service Authorization Reference:
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+An operation that is not mapped raises UnmappedOperation: the twin refuses to pass it unchecked.
+
+The policy evaluation logic it follows:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+and the denial's words, AccessDeniedException "User: <assumed-role ARN> is not authorized to
+perform: <action> on resource: <ARN> because no identity-based policy allows the <action> action":
+https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EVALUATOR_DIR = Path(__file__).with_name("iam_simulate")
+UNAVAILABLE = (
+    "the twin is NOT evaluating IAM: it needs Node.js (node and npm on PATH) and `make venv` to install "
+    "@cloud-copilot/iam-simulate; every call is allowed meanwhile, as with TWIN_IAM=off"
+)
+
+
+def available() -> bool:
+    """Whether the evaluator can run here: node on PATH and the pinned package installed."""
+    return shutil.which("node") is not None and (EVALUATOR_DIR / "node_modules" / "@cloud-copilot").is_dir()
+
+
+def enforced() -> bool:
+    """IAM is checked unless TWIN_IAM=off, where the evaluator can run."""
+    return os.environ.get("TWIN_IAM", "enforce") == "enforce" and available()
+
+
+class UnmappedOperation(Exception):
+    """A role-signed operation the twin does not know how to authorize: a gap in the twin, not a pass."""
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- operation -> IAM action(s), resource ARN(s), context keys ---------------------------
+
+
+def _dynamodb_table_arn(region: str, account: str, table: str) -> str:
+    return table if table.startswith("arn:") else f"arn:aws:dynamodb:{region}:{account}:table/{table}"
+
+
+def _leading_key(key: dict[str, Any], partition_key: str) -> list[str]:
+    value = (key or {}).get(partition_key) or {}
+    return [str(next(iter(value.values())))] if value else []
+
+
+def dynamodb_requests(
+    operation: str, params: dict[str, Any], region: str, account: str, partition_key_of: Any
+) -> list[AuthorizationRequest]:
+    """DynamoDB authorizes each item of a transaction or batch as its own action on its table;
+    dynamodb:LeadingKeys is the item's partition key value."""
+
+    def item(action: str, table: str, key: dict[str, Any]) -> AuthorizationRequest:
+        leading = _leading_key(key, partition_key_of(table))
+        context = {"dynamodb:LeadingKeys": leading} if leading else {}
+        return AuthorizationRequest(
+            f"dynamodb:{action}", _dynamodb_table_arn(region, account, table), context
+        )
+
+    if operation in ("GetItem", "DeleteItem", "UpdateItem"):
+        return [item(operation, params["TableName"], params.get("Key", {}))]
+    if operation == "PutItem":
+        return [item(operation, params["TableName"], params.get("Item", {}))]
+    if operation == "TransactWriteItems":
+        kinds = {"Put": ("PutItem", "Item"), "Update": ("UpdateItem", "Key"), "Delete": ("DeleteItem", "Key")}
+        kinds["ConditionCheck"] = ("ConditionCheckItem", "Key")
+        requests = []
+        for entry in params.get("TransactItems", []):
+            (kind, body), *_ = entry.items()
+            action, key_field = kinds[kind]
+            requests.append(item(action, body["TableName"], body.get(key_field, {})))
+        return requests
+    if operation == "TransactGetItems":
+        return [
+            item("GetItem", entry["Get"]["TableName"], entry["Get"].get("Key", {}))
+            for entry in params.get("TransactItems", [])
+        ]
+    if operation in ("DescribeTable", "ListTables"):
+        table = params.get("TableName")
+        resource = _dynamodb_table_arn(region, account, table) if table else "*"
+        return [AuthorizationRequest(f"dynamodb:{operation}", resource)]
+    raise UnmappedOperation(f"dynamodb:{operation}")
+
+
+def states_requests(operation: str, params: dict[str, Any]) -> list[AuthorizationRequest]:
+    if operation == "StartExecution" or operation == "StartSyncExecution":
+        return [AuthorizationRequest(f"states:{operation}", params["stateMachineArn"])]
+    if operation in ("DescribeExecution", "GetExecutionHistory", "StopExecution"):
+        return [AuthorizationRequest(f"states:{operation}", params["executionArn"])]
+    if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
+        # The Service Authorization Reference lists no resource type for these: only a statement
+        # with Resource "*" can allow them (the task token is the only scope).
+        return [AuthorizationRequest(f"states:{operation}", "*")]
+    raise UnmappedOperation(f"states:{operation}")
+
+
+def lambda_requests(
+    operation: str, function: str, qualifier: str | None, region: str, account: str
+) -> list[AuthorizationRequest]:
+    if function.startswith("arn:"):
+        arn = function
+    else:
+        name, _, inline_qualifier = function.partition(":")
+        arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        qualifier = qualifier or inline_qualifier or None
+        if qualifier:
+            arn += f":{qualifier}"
+    actions = {
+        "Invoke": "InvokeFunction",
+        "GetFunction": "GetFunction",
+        "GetFunctionConfiguration": "GetFunctionConfiguration",
+    }
+    if operation not in actions:
+        raise UnmappedOperation(f"lambda:{operation}")
+    return [AuthorizationRequest(f"lambda:{actions[operation]}", arn)]
+
+
+def kms_requests(operation: str, params: dict[str, Any], key_arn_of: Any) -> list[AuthorizationRequest]:
+    if operation in (
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "DescribeKey",
+    ):
+        key = params.get("KeyId") or ""
+        return [AuthorizationRequest(f"kms:{operation}", key_arn_of(key))]
+    raise UnmappedOperation(f"kms:{operation}")
+
+
+def _durable_routes() -> list[tuple[str, Any, str]]:
+    """(method, path pattern, operation) of Lambda's durable execution API, from botocore's model."""
+    import re
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http["requestUri"].split("?", 1)[0]
+        if "durable" not in uri.lower():
+            continue
+        pattern = re.sub(
+            r"\\{[^}]+\\}", lambda m: "(?P<" + m.group(0)[2:-2].rstrip("+") + ">[^/]+)", re.escape(uri)
+        )
+        routes.append((http["method"], re.compile(pattern + "$"), name))
+    return routes
+
+
+def durable_api_requests(
+    method: str, path: str, account: str, lambda_arn_of: Any = lambda arn: arn
+) -> list[AuthorizationRequest]:
+    """Lambda authorizes the durable execution API on the execution's ARN (a callback's, from its
+    token) or, for the per-function list, on the function: the Service Authorization Reference's
+    "durable execution" resource type."""
+    from urllib.parse import unquote
+
+    for route_method, pattern, operation in _durable_routes():
+        match = pattern.match(path)
+        if route_method != method or match is None:
+            continue
+        values = {key: unquote(value) for key, value in match.groupdict().items()}
+        if "DurableExecutionArn" in values:
+            return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(values["DurableExecutionArn"]))]
+        if "CallbackId" in values:
+            from aws_durable_execution_sdk_python_testing.token import CallbackToken
+
+            arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
+            return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(arn))]
+        if "FunctionName" in values:
+            region = "us-east-1"
+            name = values["FunctionName"]
+            arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
+            return [AuthorizationRequest(f"lambda:{operation}", arn)]
+    raise UnmappedOperation(f"lambda {method} {path}")
+
+
+# ---- the evaluator -----------------------------------------------------------------------
+
+
+class Evaluator:
+    """iam-simulate behind a pipe: one simulation per line, answered in order."""
+
+    def __init__(self, node: str = "node") -> None:
+        self._process = subprocess.Popen(
+            [node, str(EVALUATOR_DIR / "evaluate.mjs")],
+            cwd=EVALUATOR_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def evaluate(
+        self,
+        principal: str,
+        account: str,
+        request: AuthorizationRequest,
+        identity_policies: list[tuple[str, dict[str, Any]]],
+        resource_policy: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        simulation: dict[str, Any] = {
+            "request": {
+                "principal": principal,
+                "action": request.action,
+                "resource": {"resource": request.resource, "accountId": account},
+                "contextVariables": request.context,
+            },
+            "identityPolicies": [{"name": name, "policy": policy} for name, policy in identity_policies],
+            "serviceControlPolicies": [],
+            "resourceControlPolicies": [],
+        }
+        if resource_policy is not None:
+            simulation["resourcePolicy"] = resource_policy
+        assert self._process.stdin is not None and self._process.stdout is not None
+        with self._lock:
+            self._next += 1
+            self._process.stdin.write(json.dumps({"id": self._next, "simulation": simulation}) + "\n")
+            self._process.stdin.flush()
+            answer = json.loads(self._process.stdout.readline())
+        if "error" in answer:
+            raise UnmappedOperation(
+                f"{request.action} on {request.resource}: the evaluator refused the request: {answer['error']}"
+            )
+        return answer
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+
+def denial_message(principal: str, request: AuthorizationRequest, result: str) -> str:
+    """AWS's words for a denied request (identity-based policies only, as in the twin)."""
+    reason = (
+        "with an explicit deny in an identity-based policy"
+        if result == "ExplicitlyDenied"
+        else f"because no identity-based policy allows the {request.action} action"
+    )
+    return f"User: {principal} is not authorized to perform: {request.action} on resource: {request.resource} {reason}"
+
+
+# ---- what each role used ----------------------------------------------------------------
+
+
+class Usage:
+    """Which statements of each role allowed a call: the twin's unused-access findings
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-findings.html)."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, set[str]] = defaultdict(set)
+        self._lock = threading.Lock()
+
+    def record(self, role: str, action: str) -> None:
+        with self._lock:
+            self._used[role].add(action)
+
+    def used(self) -> dict[str, set[str]]:
+        with self._lock:
+            return {role: set(actions) for role, actions in self._used.items()}
+
+
+def granted_actions(policies: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    actions: set[str] = set()
+    for _, policy in policies:
+        statements = policy.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") != "Allow":
+                continue
+            listed = statement.get("Action", [])
+            actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def statement_names(policies: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """policy#Sid of every Allow statement, as the evaluator names the statement that allowed a call."""
+    names = []
+    for policy_name, policy in policies:
+        statements = policy.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") == "Allow":
+                names.append(f"{policy_name}#{statement.get('Sid', '')}")
+    return names
+
+
+def unused_report(grants: dict[str, set[str]], used: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Per role, the granted actions no call used (wildcard grants are matched by prefix)."""
+
+    def covered(grant: str, actions: set[str]) -> bool:
+        if grant.endswith("*"):
+            return any(action.lower().startswith(grant[:-1].lower()) for action in actions)
+        return grant.lower() in {action.lower() for action in actions}
+
+    return {
+        role: sorted(grant for grant in granted if not covered(grant, used.get(role, set())))
+        for role, granted in sorted(grants.items())
+    }
+
+
+# ---- the twin's server: credentials per function, and the check before moto serves ---------
+
+
+class RoleSessions:
+    """Each function's credentials: its execution role, assumed through the twin's STS with the
+    function's name as the session name, as Lambda does
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html)."""
+
+    def __init__(self, sts: Any) -> None:
+        self._sts = sts
+        self._lock = threading.Lock()
+        self._by_function: dict[tuple[str, str], dict[str, str]] = {}
+        self.principals: dict[str, tuple[str, str]] = {}  # access key -> (role name, assumed-role ARN)
+
+    def environment(self, role_arn: str, function_name: str) -> dict[str, str]:
+        key = (role_arn, function_name)
+        with self._lock:
+            cached = self._by_function.get(key)
+        if cached is not None:
+            return cached
+        answer = self._sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=function_name[:64], DurationSeconds=43200
+        )
+        credentials = answer["Credentials"]
+        environment = {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        }
+        with self._lock:
+            self._by_function[key] = environment
+            self.principals[credentials["AccessKeyId"]] = (
+                role_arn.rsplit("/", 1)[-1],
+                answer["AssumedRoleUser"]["Arn"],
+            )
+        return environment
+
+
+def _access_key(headers: Any) -> str:
+    authorization = str(headers.get("Authorization") or headers.get("authorization") or "")
+    return authorization.partition("Credential=")[2].split("/", 1)[0]
+
+
+def _signing_service(headers: Any) -> str:
+    authorization = str(headers.get("Authorization") or headers.get("authorization") or "")
+    scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
+    return scope[3] if len(scope) > 3 else ""
+
+
+def role_policies(account: str, role_name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The role's inline and attached managed policies, as moto's IAM holds them."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account]["aws"]
+    policies: list[tuple[str, dict[str, Any]]] = []
+    for name in backend.list_role_policies(role_name):
+        _, document = backend.get_role_policy(role_name, name)
+        policies.append((name, json.loads(document) if isinstance(document, str) else document))
+    attached, _ = backend.list_attached_role_policies(role_name)
+    for policy in attached:
+        version = next(version for version in policy.versions if version.is_default)
+        document = version.document
+        policies.append((policy.arn, json.loads(document) if isinstance(document, str) else document))
+    return policies
+
+
+class _AccessDenied(Exception):
+    pass
+
+
+def _requests_for(response: Any, service: str, operation: str) -> list[AuthorizationRequest] | None:
+    """The authorization requests of one moto request (`response` is moto's BaseResponse)."""
+    account, region = response.current_account, response.region
+    if service in ("dynamodb", "states", "kms"):
+        body = response.body
+        params = (
+            body
+            if isinstance(body, dict)
+            else json.loads(getattr(response, "raw_body", None) or body or "{}")
+        )
+    if service == "dynamodb":
+        from moto.dynamodb.models import dynamodb_backends
+
+        def partition_key_of(table: str) -> str:
+            return dynamodb_backends[account][region].get_table(table.rsplit("/", 1)[-1]).hash_key_attr
+
+        return dynamodb_requests(operation, params, region, account, partition_key_of)
+    if service == "states":
+        return states_requests(operation, params)
+    if service == "lambda":
+        import re
+        from urllib.parse import unquote
+
+        match = re.search(r"/functions/([^/]+)", response.path)
+        if match is None:
+            raise UnmappedOperation(f"lambda:{operation} ({response.path})")
+        qualifier = (response.querystring.get("Qualifier") or [None])[0]
+        return lambda_requests(operation, unquote(match.group(1)), qualifier, region, account)
+    if service == "kms":
+        from moto.kms.models import kms_backends
+
+        def key_arn_of(key: str) -> str:
+            return kms_backends[account][region].describe_key(key).arn
+
+        return kms_requests(operation, params, key_arn_of)
+    if service == "sqs" and operation == "ListQueues":
+        return [AuthorizationRequest("sqs:ListQueues", "*")]  # no resource-level permissions
+    if service == "sts" and operation == "GetCallerIdentity":
+        return []  # always allowed, whatever the policies say
+    raise UnmappedOperation(f"{service}:{operation}")
+
+
+class Enforcer:
+    """Checks every moto request signed by a function's role; records what each role used."""
+
+    def __init__(self, sessions: RoleSessions, evaluator: Evaluator, report_file: Path | None = None) -> None:
+        self.sessions = sessions
+        self.evaluator = evaluator
+        self.usage = Usage()
+        self.unmapped: list[str] = []
+        self._report_file = report_file
+        self._roles: set[str] = set()
+        self._statements: dict[str, set[str]] = defaultdict(set)
+        self._report_lock = threading.RLock()  # write_report holds it while report() reads
+
+    def check(self, response: Any) -> None:
+        principal = self.sessions.principals.get(_access_key(response.headers))
+        if principal is None:
+            return  # the twin's own admin keys (terraform, tests) and anyone else's
+        role_name, principal_arn = principal
+        service, operation = _signing_service(response.headers), response._get_action()
+        try:
+            requests = _requests_for(response, service, operation)
+        except UnmappedOperation as exc:
+            self.unmapped.append(str(exc))
+            self.write_report()
+            raise
+        if not requests:
+            return
+        self._decide(role_name, principal_arn, response.current_account, requests, response)
+
+    def _decide(
+        self,
+        role_name: str,
+        principal_arn: str,
+        account: str,
+        requests: list[AuthorizationRequest],
+        response: Any,
+    ) -> None:
+        policies = role_policies(account, role_name)
+        answers = []
+        for request in requests:
+            resource_policy = self._key_policy(response, request) if response is not None else None
+            answer = self.evaluator.evaluate(principal_arn, account, request, policies, resource_policy)
+            if answer["result"] != "Allowed":
+                raise _AccessDenied(denial_message(principal_arn, request, answer["result"]))
+            answers.append(answer)
+        new = False
+        for request, answer in zip(requests, answers, strict=True):
+            new = self._record(role_name, request.action) or new
+            for statement in answer.get("allowedBy", []):
+                new = self._record_statement(role_name, statement) or new
+        if new:
+            self.write_report()
+
+    def check_durable_api(
+        self, environ: dict[str, Any], account: str, lambda_arn_of: Any = lambda arn: arn
+    ) -> tuple[str, str] | None:
+        """The durable execution API, which the twin serves beside moto (durable.py): the same
+        check, routed by botocore's Lambda model. Returns (status, JSON body) for a refusal."""
+        principal = self.sessions.principals.get(
+            _access_key({"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
+        )
+        if principal is None:
+            return None
+        role_name, principal_arn = principal
+        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        try:
+            requests = durable_api_requests(
+                environ["REQUEST_METHOD"], raw_path.split("?", 1)[0], account, lambda_arn_of
+            )
+            if any(request.resource is None for request in requests):
+                return None  # an execution the twin never started: the runner answers that
+            self._decide(role_name, principal_arn, account, requests, None)
+        except UnmappedOperation as exc:
+            self.unmapped.append(str(exc))
+            self.write_report()
+            return "500", json.dumps(
+                {"__type": "TwinUnmappedOperation", "message": f"the twin cannot authorize {exc}"}
+            )
+        except _AccessDenied as exc:
+            return "403", json.dumps({"__type": "AccessDeniedException", "Message": str(exc)})
+        return None
+
+    def _key_policy(self, response: Any, request: AuthorizationRequest) -> dict[str, Any] | None:
+        """A direct kms:* call is decided by the key's policy too (same account: either may allow)
+        https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html"""
+        if not request.action.startswith("kms:"):
+            return None
+        from moto.kms.models import kms_backends
+
+        key = kms_backends[response.current_account][response.region].describe_key(request.resource)
+        return json.loads(key.policy) if key.policy else None
+
+    def _record(self, role: str, action: str) -> bool:
+        with self._report_lock:
+            fresh = role not in self._roles or action not in self.usage.used().get(role, set())
+            self._roles.add(role)
+        self.usage.record(role, action)
+        return fresh
+
+    def _record_statement(self, role: str, statement: str) -> bool:
+        with self._report_lock:
+            fresh = statement not in self._statements[role]
+            self._statements[role].add(statement)
+        return fresh
+
+    def report(self, account: str = "123456789012") -> dict[str, Any]:
+        """What each role's calls used (actions, and the statements that allowed them), what they
+        never used, and any operation the twin could not authorize."""
+        used = self.usage.used()
+        policies = {role: role_policies(account, role) for role in sorted(self._roles)}
+        grants = {role: granted_actions(documents) for role, documents in policies.items()}
+        with self._report_lock:
+            statements = {role: set(names) for role, names in self._statements.items()}
+        return {
+            "used": {role: sorted(actions) for role, actions in sorted(used.items())},
+            "unused": unused_report(grants, used),
+            "used_statements": {role: sorted(names) for role, names in sorted(statements.items())},
+            "unused_statements": {
+                role: sorted(set(statement_names(documents)) - statements.get(role, set()))
+                for role, documents in policies.items()
+            },
+            "unmapped": sorted(set(self.unmapped)),
+        }
+
+    def write_report(self) -> None:
+        if self._report_file is None:
+            return
+        with self._report_lock:
+            temporary = self._report_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(self.report(), indent=2, sort_keys=True))
+            temporary.rename(self._report_file)
+
+
+def install(enforcer: Enforcer) -> None:
+    """Runs `enforcer.check` before moto serves any request, where moto's own access control would.
+    A denial is AccessDeniedException in the service's JSON error shape (__type and the
+    x-amzn-ErrorType header); an unmapped operation is a 500 that names it."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import JsonRESTError
+
+    class AccessDeniedException(JsonRESTError):
+        code = 400
+
+        def __init__(self, message: str, status: int) -> None:
+            super().__init__("AccessDeniedException", message)
+            self.code = status
+
+    class TwinUnmappedOperation(JsonRESTError):
+        code = 500
+
+        def __init__(self, message: str) -> None:
+            super().__init__(
+                "TwinUnmappedOperation", f"the twin cannot authorize {message}: map it in local_twin/iam.py"
+            )
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        try:
+            enforcer.check(self)
+        except _AccessDenied as exc:
+            # Lambda answers 403, the JSON protocol services 400 (their documented status).
+            raise AccessDeniedException(
+                str(exc), 403 if _signing_service(self.headers) == "lambda" else 400
+            ) from exc
+        except UnmappedOperation as exc:
+            raise TwinUnmappedOperation(str(exc)) from exc
+        original(self, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize

@@ -1,0 +1,133 @@
+"""The twin signs each function's calls with its own role and refuses what the role does not allow."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+import uuid
+import zipfile
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.twin
+
+PROBE = textwrap.dedent(
+    """
+    import os
+    import boto3
+    from botocore.exceptions import ClientError
+
+
+    def handler(event, context):
+        identity = boto3.client("sts").get_caller_identity()["Arn"]
+        table = boto3.client("dynamodb")
+        outcomes = {}
+        for name, call in event["calls"].items():
+            try:
+                getattr(table, call["operation"])(TableName=os.environ["TABLE"], **call["arguments"])
+                outcomes[name] = "allowed"
+            except ClientError as error:
+                outcomes[name] = {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+        return {"key": os.environ["AWS_ACCESS_KEY_ID"], "identity": identity, "outcomes": outcomes}
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def probe(twin) -> dict[str, Any]:
+    iam = twin.client("iam")
+    role_name = f"iam-probe-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    table_arn = twin.client("dynamodb").describe_table(TableName=twin.table_name)["Table"]["TableArn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CartReads",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem"],
+                "Resource": table_arn,
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CART#*"]}},
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName=role_name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("probe.py", PROBE)
+    name = f"iam-probe-{uuid.uuid4().hex[:8]}"
+    layers = (
+        twin.client("lambda")
+        .get_function_configuration(FunctionName=twin.function_name("cart"))
+        .get("Layers", [])
+    )
+    twin.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="probe.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=10,
+        Environment={"Variables": {"TABLE": twin.table_name}},
+        **({"Layers": [layer["Arn"] for layer in layers]} if layers else {}),
+    )
+    yield {"name": name, "role": role_name, "table_arn": table_arn}
+    twin.client("lambda").delete_function(FunctionName=name)
+
+
+def key(pk: str) -> dict[str, Any]:
+    return {"Key": {"pk": {"S": pk}, "sk": {"S": "CART"}}}
+
+
+def test_a_function_calls_as_its_own_role_and_is_refused_what_the_role_does_not_allow(twin, probe) -> None:
+    calls = {
+        "own_cart": {"operation": "get_item", "arguments": key("CART#iam-1")},
+        "an_order": {"operation": "get_item", "arguments": key("ORDER#iam-1")},
+        "a_write": {
+            "operation": "put_item",
+            "arguments": {"Item": {"pk": {"S": "CART#iam-1"}, "sk": {"S": "CART"}}},
+        },
+    }
+    response = twin.client("lambda").invoke(
+        FunctionName=probe["name"], Payload=json.dumps({"calls": calls}).encode()
+    )
+    result = json.loads(response["Payload"].read())
+    assert response.get("FunctionError") is None, result
+    assert result["key"] != "testing" and result["key"].startswith("ASIA")
+    principal = f"arn:aws:sts::123456789012:assumed-role/{probe['role']}/{probe['name']}"
+    assert result["identity"] == principal
+    outcomes = result["outcomes"]
+    assert outcomes["own_cart"] == "allowed"
+    assert outcomes["an_order"]["code"] == "AccessDeniedException"
+    assert outcomes["an_order"]["message"] == (
+        f"User: {principal} is not authorized to perform: dynamodb:GetItem on resource: {probe['table_arn']} "
+        "because no identity-based policy allows the dynamodb:GetItem action"
+    )
+    assert outcomes["a_write"]["code"] == "AccessDeniedException"
+    # The denied write wrote nothing.
+    assert "Item" not in twin.client("dynamodb").get_item(TableName=twin.table_name, **key("CART#iam-1"))
+
+    report = json.loads((twin.build_dir / "iam-usage.json").read_text())
+    assert report["used"][probe["role"]] == ["dynamodb:GetItem"]
+    assert report["unmapped"] == []
+
+
+def test_the_shops_functions_run_as_their_roles_with_nothing_unmapped(twin) -> None:
+    put = twin.request("PUT", "/carts/iam-cart", json_body={"items": {"SKU-1": 1}})
+    assert put.status < 500, put.describe()
+    assert twin.request("GET", "/carts/iam-cart").status == 200
+    report = json.loads((twin.build_dir / "iam-usage.json").read_text())
+    cart_role = twin.client("lambda").get_function_configuration(FunctionName=twin.function_name("cart"))[
+        "Role"
+    ]
+    used = report["used"][cart_role.rsplit("/", 1)[-1]]
+    assert "dynamodb:GetItem" in used
+    assert report["unmapped"] == []
