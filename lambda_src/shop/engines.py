@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 ENGINE_NAMES = ("step-functions", "durable")  # Terraform's checkout_engine values
@@ -56,6 +57,10 @@ class Engine(Protocol):
 
     def execution_names(self) -> list[str]:
         """The names of the engine's executions (on both, an order's id names its execution)."""
+        ...
+
+    def executions_since(self, started_after: datetime) -> list[str]:
+        """The ARNs of the executions that started after a time, oldest first."""
         ...
 
     def approve(self, token: str) -> None: ...
@@ -111,6 +116,14 @@ class StepFunctions:
             self.client(), "list_executions", "executions", stateMachineArn=self.state_machine_arn
         )
         return [execution["name"] for execution in executions]
+
+    def executions_since(self, started_after: datetime) -> list[str]:
+        # ListExecutions has no time filter; it lists the newest first.
+        executions = _every(
+            self.client(), "list_executions", "executions", stateMachineArn=self.state_machine_arn
+        )
+        recent = [execution for execution in executions if execution["startDate"] > started_after]
+        return [execution["executionArn"] for execution in sorted(recent, key=lambda e: e["startDate"])]
 
     def approve(self, token: str) -> None:
         self.client().send_task_success(taskToken=token, output=json.dumps({"approved": True}))
@@ -174,6 +187,20 @@ class Durable:
             FunctionName=self.function_name,
         )
         return [execution["DurableExecutionName"] for execution in executions]
+
+    def executions_since(self, started_after: datetime) -> list[str]:
+        executions = _every(
+            self.client(),
+            "list_durable_executions_by_function",
+            "DurableExecutions",
+            FunctionName=self.function_name,
+            StartedAfter=started_after,
+        )
+        return [
+            execution["DurableExecutionArn"]
+            for execution in sorted(executions, key=lambda e: e["StartTimestamp"])
+            if execution["StartTimestamp"] > started_after
+        ]
 
     def approve(self, token: str) -> None:
         self.client().send_durable_execution_callback_success(
