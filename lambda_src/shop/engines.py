@@ -189,12 +189,14 @@ class Durable:
         return [execution["DurableExecutionName"] for execution in executions]
 
     def executions_since(self, started_after: datetime) -> list[str]:
+        # Filtered here rather than with StartedAfter: the SDK's local runner, which the twin runs,
+        # reads StartedAfter as epoch seconds while boto3 sends ISO 8601 (Lambda's wire format),
+        # and then lists nothing; filtering here reads the same on both.
         executions = _every(
             self.client(),
             "list_durable_executions_by_function",
             "DurableExecutions",
             FunctionName=self.function_name,
-            StartedAfter=started_after,
         )
         return [
             execution["DurableExecutionArn"]

@@ -43,7 +43,7 @@ def test_durable_lists_recent_executions_by_start_time() -> None:
     with Stubber(client) as stubber:
         stubber.add_response(
             "list_durable_executions_by_function",
-            {"DurableExecutions": [execution("later", 5), execution("sooner", 1)]},
-            {"FunctionName": "checkout-durable:live", "StartedAfter": since},
+            {"DurableExecutions": [execution("later", 5), execution("before", -1), execution("sooner", 1)]},
+            {"FunctionName": "checkout-durable:live"},
         )
         assert [arn.split("/")[-2] for arn in engine.executions_since(since)] == ["sooner", "later"]
