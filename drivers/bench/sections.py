@@ -26,7 +26,16 @@ from drivers import metrics
 from drivers.bench import naive_cart
 from drivers.bench.inprocess import FakeContext, Shop, function_environment
 from drivers.bench.measure import count_round_trips, interleaved, median, ratio
-from drivers.demo.checkout import PRICE_CENTS, _place, _product, _settle, order_cart
+from drivers.demo.checkout import (
+    PRICE_CENTS,
+    _place,
+    _product,
+    _settle,
+    analyse,
+    analysis_keys,
+    order_cart,
+    state_table,
+)
 from drivers.demo.checkout import Path as CheckoutPath
 from drivers.pricing import (
     EXPRESS_MEMORY_GB,
@@ -597,6 +606,10 @@ def workflow(twin: LocalTwin, orders: int = 6) -> Results:
     durations = [order.duration_ms for order in settled if order.duration_ms is not None]
     per_order = metrics.percentile(transitions, 0.5) or 0
     end_to_end = metrics.percentile(durations, 0.5) or 0
+    # The same per-state table as the demo's, over the bench's orders (their execution histories).
+    engine = settled[0].engine if settled else "step-functions"  # the stack's checkout_engine
+    analysis = analyse(engine, settled)
+    print("\n".join(state_table({engine: analysis})))
     return {
         "workflow.orders": len(settled),
         "workflow.confirmed": sum(1 for order in settled if order.status == "CONFIRMED"),
@@ -612,6 +625,7 @@ def workflow(twin: LocalTwin, orders: int = 6) -> Results:
             4,
         ),
         "workflow.price_date": PRICE_DATE,
+        **analysis_keys("workflow", analysis),
     }
 
 

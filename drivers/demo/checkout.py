@@ -16,14 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers import metrics, pricing
+from shop import engines
+from shop.engines import Durable, Engine, StepFunctions
+
+from drivers import metrics, pricing, saga_analysis
 from drivers.target import Target
-from tools.stack import HttpResponse, every
+from tools.stack import HttpResponse
 
 PRICE_CENTS = 2_500
 LARGE_PRICE_CENTS = 60_000  # two of these exceed the twin's approval threshold
 CLIENTS = 8
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "STOPPED"}
+TERMINAL = engines.TERMINAL
 ENGINES = {"step-functions": "checkout", "durable": "checkout.durable"}  # engine: summary prefix
 # Durable operations, as metered: the start, every step attempt, wait, context and callback.
 DURABLE_OPERATION_EVENTS = {
@@ -72,6 +75,10 @@ class Placed:
     billed_units: int = 0  # Step Functions: state transitions; durable: durable operations
     lambda_requests: int = 0  # the invocations the engine made: order-steps tasks, or replays
     bytes_written: int = 0  # durable checkpoints' payloads (billed per GB written and retained)
+    execution_arn: str = ""
+    events: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # the execution's history, as its engine gives it
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,16 @@ class Metering:
     bytes_written: int = 0
 
 
-def _step_functions_metering(target: Target, execution_arn: str) -> Metering:
-    states = target.client("stepfunctions")
-    execution = states.describe_execution(executionArn=execution_arn)
-    events = every(states, "get_execution_history", "events", executionArn=execution_arn)
+def saga_engine(target: Target, engine: str) -> Engine:
+    """The engine's interface (shop.engines) over the target's clients: what the checkout
+    handler reads each order's saga with, read here the same way."""
+    if engine == "durable":
+        return Durable(lambda: target.client("lambda"), target.function_name("checkout_durable"))
+    return StepFunctions(lambda: target.client("stepfunctions"), target.state_machine_arn("checkout"))
+
+
+def _step_functions_metering(target: Target, execution_arn: str, events: list[dict[str, Any]]) -> Metering:
+    execution = target.client("stepfunctions").describe_execution(executionArn=execution_arn)
     kinds = Counter(event["type"] for event in events)
     entered = sum(count for kind, count in kinds.items() if kind.endswith("StateEntered"))
     # Every task attempt is scheduled once; an attempt after the first is a retry, billed as one
@@ -109,18 +122,11 @@ def _payload_bytes(value: Any) -> int:
 
 def durable_history(target: Target, execution_arn: str, with_data: bool = False) -> list[dict[str, Any]]:
     """Every event of a durable execution's history, as GetDurableExecutionHistory pages them."""
-    return every(
-        target.client("lambda"),
-        "get_durable_execution_history",
-        "Events",
-        DurableExecutionArn=execution_arn,
-        IncludeExecutionData=with_data,
-    )
+    return saga_engine(target, "durable").history(execution_arn, with_data=with_data)
 
 
-def _durable_metering(target: Target, execution_arn: str) -> Metering:
+def _durable_metering(target: Target, execution_arn: str, events: list[dict[str, Any]]) -> Metering:
     execution = target.client("lambda").get_durable_execution(DurableExecutionArn=execution_arn)
-    events = durable_history(target, execution_arn, with_data=True)
     end = execution.get("EndTimestamp")
     return Metering(
         (end - execution["StartTimestamp"]).total_seconds() * 1000 if end else None,
@@ -215,8 +221,13 @@ def _settle(target: Target, order: Placed) -> Placed:
         state["history"],
         state["engine"],
     )
+    order.execution_arn = state["execution_arn"]
+    # The durable meter counts checkpointed payload bytes, so it reads the history with its data.
+    order.events = saga_engine(target, order.engine).history(
+        order.execution_arn, with_data=order.engine == "durable"
+    )
     meter = _durable_metering if order.engine == "durable" else _step_functions_metering
-    metering = meter(target, state["execution_arn"])
+    metering = meter(target, order.execution_arn, order.events)
     order.duration_ms = metering.duration_ms
     order.billed_units, order.lambda_requests, order.bytes_written = (
         metering.billed_units,
@@ -238,29 +249,97 @@ def _print_paths(engine: str, orders: list[Placed]) -> None:
 
 def execution_names(target: Target, engine: str) -> list[str]:
     """The names of the engine's executions (an order's id names its execution on both)."""
-    if engine == "durable":
-        executions = every(
-            target.client("lambda"),
-            "list_durable_executions_by_function",
-            "DurableExecutions",
-            FunctionName=target.function_name("checkout_durable"),
-        )
-        return [execution["DurableExecutionName"] for execution in executions]
-    executions = every(
-        target.client("stepfunctions"),
-        "list_executions",
-        "executions",
-        stateMachineArn=target.state_machine_arn("checkout"),
-    )
-    return [execution["name"] for execution in executions]
+    return saga_engine(target, engine).execution_names()
 
 
 def _mean(values: list[int]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def run_engine(target: Target, engine: str) -> dict[str, Any]:
-    """Every path on one engine; the summary's keys under that engine's prefix."""
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def analysis_keys(prefix: str, analysis: saga_analysis.Analysis) -> dict[str, Any]:
+    """The per-state figures as summary keys under an engine's prefix."""
+    keys: dict[str, Any] = {}
+    for figures in analysis.states:
+        state = f"{prefix}.states.{figures.state}"
+        keys[f"{state}.executions"] = figures.executions
+        for name in saga_analysis.PERCENTILES:
+            keys[f"{state}.ms.{name}"] = _ms(figures.ms[name])
+        keys[f"{state}.working_ms.p99"] = _ms(figures.working_ms["p99"])
+        keys[f"{state}.waiting_ms.p99"] = _ms(figures.waiting_ms["p99"])
+        keys[f"{state}.retries"] = figures.retries
+        keys[f"{state}.failed_attempts"] = sum(figures.failures.values())
+    for name, bottleneck in analysis.bottleneck.items():
+        keys[f"{prefix}.bottleneck.{name}"] = bottleneck.state if bottleneck else None
+        keys[f"{prefix}.bottleneck.{name}_share"] = bottleneck.share if bottleneck else None
+    for name in ("p50", "p99"):
+        keys[f"{prefix}.approval_wait_ms.{name}"] = _ms(analysis.approval_wait_ms[name])
+    return keys
+
+
+def state_table(analyses: dict[str, saga_analysis.Analysis]) -> list[str]:
+    """Each engine's per-state figures, side by side: one row per state (or step), in the
+    order the executions entered them; time in ms, the approver's wait left out of it."""
+    engines_shown = list(analyses)
+    names: list[str] = []
+    for analysis in analyses.values():
+        names += [figures.state for figures in analysis.states if figures.state not in names]
+    cell = "{:>7} {:>8} {:>8} {:>8} {:>7}"
+    header = f"    {'state':<18}" + "".join(f" | {engine:^44}" for engine in engines_shown)
+    columns = f"    {'':<18}" + "".join(
+        " | " + cell.format("entered", "p50", "p99", "wait p99", "retries") + "  " for _ in engines_shown
+    )
+    lines = [header, columns]
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    for name in names:
+        row = f"    {name:<18}"
+        for engine in engines_shown:
+            figures = next((f for f in analyses[engine].states if f.state == name), None)
+            if figures is None:
+                row += " | " + cell.format("", "", "", "", "") + "  "
+                continue
+            failed = sum(figures.failures.values())
+            row += (
+                " | "
+                + cell.format(
+                    figures.executions,
+                    number(figures.ms["p50"]),
+                    number(figures.ms["p99"]),
+                    number(figures.waiting_ms["p99"]),
+                    figures.retries,
+                )
+                + ("F" if failed else " ")
+                + " "
+            )
+        lines.append(row.rstrip())
+    for label, key in (("bottleneck at p50", "p50"), ("bottleneck at p99", "p99")):
+        row = f"    {label:<18}"
+        for engine in engines_shown:
+            found = analyses[engine].bottleneck[key]
+            text = f"{found.state} ({found.share:.0%} of end to end)" if found else "-"
+            row += f" | {text:<44}"
+        lines.append(row.rstrip())
+    row = f"    {'approver wait':<18}"
+    for engine in engines_shown:
+        wait = analyses[engine].approval_wait_ms
+        row += f" | {'p50 ' + number(wait['p50']) + ' ms, p99 ' + number(wait['p99']) + ' ms':<44}"
+    lines.append(row.rstrip())
+    lines.append(
+        "    wait: queued before the Lambda started + retry back-off; F: some attempts failed "
+        "(by error in the summary's failed_attempts)"
+    )
+    return lines
+
+
+def run_engine(target: Target, engine: str) -> tuple[dict[str, Any], saga_analysis.Analysis]:
+    """Every path on one engine; the summary's keys under that engine's prefix, and the
+    per-state analysis of its executions."""
     prefix = ENGINES[engine]
     started_ms = int(time.time() * 1000)
     planned = _plan(target)
@@ -285,6 +364,7 @@ def run_engine(target: Target, engine: str) -> dict[str, Any]:
     else:
         per_order_usd = pricing.step_functions_order_usd(_mean(units), _mean(requests))
         units_key = "state_transitions_per_order"
+    analysis = analyse(engine, settled)
     return {
         f"{prefix}.engine": engine,
         f"{prefix}.orders": len(settled),
@@ -308,7 +388,13 @@ def run_engine(target: Target, engine: str) -> dict[str, Any]:
         f"{prefix}.retries_answered_with_the_same_order": sum(
             1 for o in settled for retried in o.retry_order_ids if retried == o.order_id
         ),
-    }
+        **analysis_keys(prefix, analysis),
+    }, analysis
+
+
+def analyse(engine: str, orders: list[Placed]) -> saga_analysis.Analysis:
+    """Where the orders' time went, per state, from their executions' histories."""
+    return saga_analysis.analyse_histories(engine, [order.events for order in orders])
 
 
 SIDE_BY_SIDE = [
@@ -346,9 +432,13 @@ def side_by_side(results: dict[str, Any]) -> list[str]:
 
 def run(target: Target) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    analyses: dict[str, saga_analysis.Analysis] = {}
     for engine in ENGINES:
-        results.update(run_engine(target, engine))
+        keys, analyses[engine] = run_engine(target, engine)
+        results.update(keys)
     results["checkout.price_date"] = pricing.PRICE_DATE
     print("\n  the saga on both engines, side by side (the same paths, the same orders):")
     print("\n".join(side_by_side(results)))
+    print("\n  where the time goes, per state (Step Functions) and per step (durable), in ms:")
+    print("\n".join(state_table(analyses)))
     return results

@@ -4,7 +4,6 @@
 # document through Tracer's wrappers, whose module cannot resolve annotations left as strings.
 
 import functools
-import json
 import os
 from typing import Annotated, Any, Literal
 
@@ -24,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-from shop import clients, http, observability, validation
+from shop import clients, engines, http, observability, validation
 from shop.errors import BusinessRuleViolation, ShopError
 from shop.orders import OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
@@ -38,10 +37,9 @@ TABLE_NAME = os.environ["STATE_TABLE_NAME"]
 STATE_MACHINE_ARN = os.environ["ORDERS_STATE_MACHINE_ARN"]
 APPROVAL_THRESHOLD_CENTS = int(os.environ.get("APPROVAL_THRESHOLD_CENTS", "100000"))
 # Which engine runs new orders' sagas (Terraform's checkout_engine); an order keeps its own.
-ENGINES = ("step-functions", "durable")
 CHECKOUT_ENGINE = os.environ.get("CHECKOUT_ENGINE", "step-functions")
-if CHECKOUT_ENGINE not in ENGINES:
-    raise ValueError(f"CHECKOUT_ENGINE must be one of {ENGINES}, not {CHECKOUT_ENGINE!r}")
+if CHECKOUT_ENGINE not in engines.ENGINE_NAMES:
+    raise ValueError(f"CHECKOUT_ENGINE must be one of {engines.ENGINE_NAMES}, not {CHECKOUT_ENGINE!r}")
 DURABLE_FUNCTION = os.environ.get("CHECKOUT_DURABLE_FUNCTION", "")
 
 store = OrderStore(clients.resource("dynamodb").Table(TABLE_NAME))
@@ -53,6 +51,18 @@ def durable() -> Any:
     """The Lambda client for durable executions, made on first use: most environments run the
     state machine, and their cold starts should not load Lambda's service model."""
     return clients.client("lambda")
+
+
+ENGINES: dict[str, engines.Engine] = {
+    "step-functions": engines.StepFunctions(lambda: states, STATE_MACHINE_ARN),
+    "durable": engines.Durable(durable, DURABLE_FUNCTION),
+}
+
+
+def engine_for(name: str | None) -> engines.Engine:
+    """The engine that runs an order's saga (orders placed before there was a choice ran on
+    Step Functions)."""
+    return ENGINES[name or "step-functions"]
 
 
 class DuplicateInProgress(ShopError):
@@ -131,32 +141,6 @@ persistence = DynamoDBPersistenceLayer(
 )
 
 
-def _start_execution(order_id: str, needs_approval: bool) -> str:
-    """Starts the saga named after the order; a second start of that name gets the first's ARN."""
-    try:
-        return states.start_execution(
-            stateMachineArn=STATE_MACHINE_ARN,
-            name=order_id,
-            input=json.dumps({"order_id": order_id, "requires_approval": needs_approval}),
-        )["executionArn"]
-    except states.exceptions.ExecutionAlreadyExists:
-        # A previous attempt started it and then lost its reply (or timed out before recording it).
-        prefix, machine = STATE_MACHINE_ARN.rsplit(":stateMachine:", 1)
-        return f"{prefix}:execution:{machine}:{order_id}"
-
-
-def _start_durable_execution(order_id: str, needs_approval: bool) -> str:
-    """Starts checkout-durable asynchronously, named after the order. Lambda answers a second
-    start of that name with the same payload with the first execution, never a second one."""
-    response = durable().invoke(
-        FunctionName=DURABLE_FUNCTION,
-        InvocationType="Event",
-        DurableExecutionName=order_id,
-        Payload=json.dumps({"order_id": order_id, "requires_approval": needs_approval}).encode(),
-    )
-    return str(response["DurableExecutionArn"])
-
-
 @idempotent_function(data_keyword_argument="request", config=idempotency, persistence_store=persistence)
 def place_order(request: dict[str, Any]) -> dict[str, Any]:
     items, total, needs_approval = store.price_cart(request["cart_id"], APPROVAL_THRESHOLD_CENTS)
@@ -164,10 +148,7 @@ def place_order(request: dict[str, Any]) -> dict[str, Any]:
     order = store.create(items, total, request["payment_token"], needs_approval, order_id=order_id)
     execution_arn = order.execution_arn
     if execution_arn is None:
-        if CHECKOUT_ENGINE == "durable":
-            execution_arn = _start_durable_execution(order.order_id, order.requires_approval)
-        else:
-            execution_arn = _start_execution(order.order_id, order.requires_approval)
+        execution_arn = engine_for(CHECKOUT_ENGINE).start(order.order_id, order.requires_approval)
         store.record_execution(order.order_id, execution_arn, CHECKOUT_ENGINE)
         observability.count("WorkflowStarted", CHECKOUT_ENGINE.replace("-", ""))
     return {
@@ -218,59 +199,17 @@ def post_order(request: Annotated[PlaceOrder, Depends(place_order_request)]) -> 
     return http.json_response(202, placed, headers={"Location": f"/orders/{placed['order_id']}"})
 
 
-def _durable_history(execution_arn: str) -> tuple[str | None, list[str]]:
-    """The durable execution's status and the steps it started, from Lambda's own history.
-    A retried step starts once per attempt; like Step Functions' entered states, it is listed once.
-    Operations inside another (wait_for_callback's callback and submitter) belong to their parent,
-    as a state's task belongs to its state."""
-    status = durable().get_durable_execution(DurableExecutionArn=execution_arn)["Status"]
-    started: list[str] = []
-    marker = None
-    while True:
-        page = durable().get_durable_execution_history(
-            DurableExecutionArn=execution_arn,
-            IncludeExecutionData=False,
-            **({"Marker": marker} if marker else {}),
-        )
-        for event in page["Events"]:
-            name = event.get("Name")
-            top_level = "ParentId" not in event
-            if (
-                event["EventType"] in ("StepStarted", "ContextStarted")
-                and top_level
-                and name
-                and name not in started
-            ):
-                started.append(name)
-        marker = page.get("NextMarker")
-        if not marker:
-            return status, started
-
-
 # What AWS answers once it no longer keeps an execution: Step Functions keeps a closed execution's
 # history for 90 days (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), Lambda a
 # durable execution's for its RetentionPeriodInDays (API_DurableConfig.html).
 FORGOTTEN_EXECUTION = {"ExecutionDoesNotExist", "ResourceNotFoundException"}
 
 
-def _history(execution_arn: str | None, engine: str | None = None) -> tuple[str | None, list[str]]:
-    """The execution's status and the states it entered, from Step Functions' own history."""
+def _progress(execution_arn: str | None, engine: str | None) -> engines.Progress:
+    """The execution's status and the states it entered, from its engine's own history."""
     if not execution_arn:
-        return None, []
-    if engine == "durable":
-        return _durable_history(execution_arn)
-    status = states.describe_execution(executionArn=execution_arn)["status"]
-    entered, token = [], None
-    while True:
-        page = states.get_execution_history(
-            executionArn=execution_arn, maxResults=200, **({"nextToken": token} if token else {})
-        )
-        entered += [
-            e["stateEnteredEventDetails"]["name"] for e in page["events"] if "stateEnteredEventDetails" in e
-        ]
-        token = page.get("nextToken")
-        if not token:
-            return status, entered
+        return engines.Progress(None, [])
+    return engines.progress(engine_for(engine), execution_arn)
 
 
 @app.get("/orders/<order_id>", responses=http.documented({200: ("The order and its saga", OrderView)}))
@@ -278,15 +217,15 @@ def _history(execution_arn: str | None, engine: str | None = None) -> tuple[str 
 def get_order(order_id: OrderId) -> Response[OrderView]:
     order = store.get(validation.order_id(order_id))
     try:
-        execution_status, entered = _history(order.execution_arn, order.engine)
+        saga = _progress(order.execution_arn, order.engine)
     except ClientError as error:
         if error.response["Error"]["Code"] not in FORGOTTEN_EXECUTION:
             raise
-        execution_status, entered = None, []  # the order outlives its saga's record: still a 200
-    if execution_status not in (None, "RUNNING"):
+        saga = engines.Progress(None, [])  # the order outlives its saga's record: still a 200
+    if saga.status not in (None, "RUNNING"):
         order = store.get(order_id)  # the execution ended after the first read: show its last write
     return http.json_response(
-        200, {**order.to_json(), "execution_status": execution_status, "history": entered}
+        200, {**order.to_json(), "execution_status": saga.status, "history": saga.entered}
     )
 
 
@@ -301,21 +240,11 @@ def decide(
     validation.order_id(order_id)
     order = store.get(order_id)
     token = store.decide_approval(order_id, approve=request.decision == "approve")
-    reason = request.reason or "rejected by the approver"
-    if order.engine == "durable":
-        # The token is the durable callback's id (the saga's wait_for_callback stored it).
-        if request.decision == "approve":
-            durable().send_durable_execution_callback_success(
-                CallbackId=token, Result=json.dumps({"approved": True}).encode()
-            )
-        else:
-            durable().send_durable_execution_callback_failure(
-                CallbackId=token, Error={"ErrorType": "ApprovalRejected", "ErrorMessage": reason}
-            )
-    elif request.decision == "approve":
-        states.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+    # The token is the engine's own: a task token, or the durable callback's id.
+    if request.decision == "approve":
+        engine_for(order.engine).approve(token)
     else:
-        states.send_task_failure(taskToken=token, error="ApprovalRejected", cause=reason)
+        engine_for(order.engine).reject(token, request.reason or "rejected by the approver")
     return http.json_response(202, {"order_id": order_id, "decision": request.decision})
 
 

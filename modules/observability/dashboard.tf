@@ -158,23 +158,48 @@ locals {
   ] : []
 
   graphs = concat(local.app_graphs, local.workflow_graphs, local.function_graphs, local.stream_graphs, local.queue_graphs, local.cache_graphs)
+
+  metric_widgets = [
+    for graph in local.graphs : jsonencode({
+      type = "metric"
+      properties = merge(
+        { region = local.region, view = "timeSeries", stacked = false, period = local.period },
+        jsondecode(graph),
+      )
+    })
+  ]
+
+  # The per-state p99 of the saga over time, from the state machine's execution log (a Logs
+  # Insights widget: Step Functions publishes no per-state metric).
+  log_widgets = local.has_workflow ? [
+    jsonencode({
+      type = "log"
+      properties = {
+        title   = "Checkout saga: time per state, p99 (ms), from the execution log"
+        region  = local.region
+        view    = "timeSeries"
+        stacked = false
+        query = trimspace(templatefile("${path.module}/queries/state_p99_over_time.tftpl", {
+          log_group = var.workflow.log_group_name
+          visits    = local.state_visits
+        }))
+      }
+    }),
+  ] : []
+
+  widgets = concat(local.metric_widgets, local.log_widgets)
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
   dashboard_body = jsonencode({
     widgets = [
-      for index, graph in local.graphs : {
-        type   = "metric"
+      for index, widget in local.widgets : merge(jsondecode(widget), {
         x      = (index % 2) * 12
         y      = floor(index / 2) * 6
         width  = 12
         height = 6
-        properties = merge(
-          { region = local.region, view = "timeSeries", stacked = false, period = local.period },
-          jsondecode(graph),
-        )
-      }
+      })
     ]
   })
 }

@@ -7,6 +7,14 @@
 
 locals {
   execution_placeholder = "00000000-0000-0000-0000-000000000000"
+
+  # One visit per execution and Task state, from the execution log: its time (entered to
+  # exited), its attempts, binned by the dashboard's period. The saved per-state query and the
+  # dashboard's per-state p99 widget both start from it. The query files sit beside this one so
+  # that tests/unit/test_saga_log_query.py reads the same text as Terraform deploys.
+  state_visits = trimspace(templatefile("${path.module}/queries/state_visits.tftpl", {
+    bin = "${var.dashboard_period_seconds}s"
+  }))
 }
 
 resource "aws_cloudwatch_query_definition" "execution_state_transitions" {
@@ -23,4 +31,17 @@ resource "aws_cloudwatch_query_definition" "execution_state_transitions" {
     | sort @timestamp asc
     | limit 1000
   EOT
+}
+
+# A saved Logs Insights query: where the saga's time goes, per Task state, over any time range,
+# computed from the same execution log events (see queries/state_durations.tftpl).
+resource "aws_cloudwatch_query_definition" "state_durations" {
+  count = local.has_workflow ? 1 : 0
+
+  name            = "${var.name}/state-durations"
+  log_group_names = [var.workflow.log_group_name]
+  query_string = templatefile("${path.module}/queries/state_durations.tftpl", {
+    bin    = "${var.dashboard_period_seconds}s"
+    visits = local.state_visits
+  })
 }

@@ -35,6 +35,11 @@ output "query_definition_id" {
   value       = try(aws_cloudwatch_query_definition.execution_state_transitions[0].query_definition_id, null)
 }
 
+output "state_durations_query_definition_id" {
+  description = "Id of the saved Logs Insights query of the saga's time and retries per state over a time range, or null without a workflow."
+  value       = try(aws_cloudwatch_query_definition.state_durations[0].query_definition_id, null)
+}
+
 output "metric_names" {
   description = "The application metrics (in application.namespace) that the dashboard and alarms read."
   value       = sort(values(local.app_metrics))

@@ -56,7 +56,7 @@ variable "dead_letter_queue_arns" {
 }
 
 variable "workflow" {
-  description = "A Step Functions state machine: its executions are graphed, their failure rate alarmed on, and a saved Logs Insights query shows one execution's state transitions from its log group. null leaves it out."
+  description = "A Step Functions state machine logging at level ALL: its executions are graphed, their failure rate alarmed on, and from its log group saved Logs Insights queries show one execution's state transitions and the time and retries per state over a time range, and a dashboard widget the per-state p99 over time. null leaves it out."
   type = object({
     state_machine_arn = string
     log_group_name    = string

@@ -73,8 +73,8 @@ run "without_subscribers_nothing_is_notified" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_query_definition.execution_state_transitions) == 0 && length(aws_cloudwatch_metric_alarm.workflow_failure_rate) == 0
-    error_message = "no workflow: no saved query and no failure-rate alarm"
+    condition     = length(aws_cloudwatch_query_definition.execution_state_transitions) == 0 && length(aws_cloudwatch_query_definition.state_durations) == 0 && length(aws_cloudwatch_metric_alarm.workflow_failure_rate) == 0
+    error_message = "no workflow: no saved queries and no failure-rate alarm"
   }
 
   assert {
@@ -167,6 +167,40 @@ run "workflow_gets_a_failure_rate_alarm_and_a_saved_query" {
   assert {
     condition     = strcontains(aws_cloudwatch_query_definition.execution_state_transitions[0].query_string, "filter execution_arn like") && strcontains(aws_cloudwatch_query_definition.execution_state_transitions[0].query_string, "details.name as state")
     error_message = "the saved query lists one execution's states"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_query_definition.state_durations[0].log_group_names == tolist(["/aws/vendedlogs/states/unit-checkout"]) && aws_cloudwatch_query_definition.state_durations[0].name == "unit/state-durations"
+    error_message = "the per-state query reads the workflow's log group"
+  }
+
+  assert {
+    condition     = strcontains(aws_cloudwatch_query_definition.state_durations[0].query_string, "by execution_arn, state, bin(300s) as window") && strcontains(aws_cloudwatch_query_definition.state_durations[0].query_string, "pct(state_ms, 99) as p99_ms") && strcontains(aws_cloudwatch_query_definition.state_durations[0].query_string, "as retries by state")
+    error_message = "the per-state query pairs each execution's visits, then takes percentiles and retries per state"
+  }
+
+  assert {
+    condition     = !strcontains(aws_cloudwatch_query_definition.state_durations[0].query_string, "$${")
+    error_message = "every template variable of the per-state query is filled in"
+  }
+
+  assert {
+    condition     = length([for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : widget if widget.type == "log"]) == 1
+    error_message = "one Logs Insights widget: the per-state p99 over time"
+  }
+
+  assert {
+    condition = alltrue([
+      for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets :
+      startswith(widget.properties.query, "SOURCE '/aws/vendedlogs/states/unit-checkout'") && strcontains(widget.properties.query, "stats pct(state_ms, 99) as p99_ms by window, state") && widget.properties.region == "eu-west-1"
+      if widget.type == "log"
+    ])
+    error_message = "the widget queries the workflow's log group for the p99 per state and time window"
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 16
+    error_message = "13 graphs without a workflow, its 2 metric graphs and its log widget"
   }
 
   assert {
