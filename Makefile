@@ -15,7 +15,7 @@ ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos load idle-cost build plan apply policy twin twin-environments clean docs openapi
+.PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos load idle-cost build plan apply policy twin twin-environments clean docs docs-serve docs-site openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,12 @@ openapi: venv ## The HTTP API's OpenAPI document, generated from the handlers: b
 
 build: venv ## Function zip and dependencies layer under build/
 	$(PY) -m tools.build --out $(BUILD)
+
+docs-serve: venv ## The documentation site (docs/, the README as home, every module README) on 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+
+docs-site: venv ## Build the documentation site strictly into build/site (make test does it too)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir $(BUILD)/site
 
 docs: venv ## Regenerate the inputs/outputs tables in every module README
 	$(PY) -m tools.tfdocs --write

@@ -10,7 +10,7 @@ they bill, so the breakdown says why they are not in the total.
 Plans of dev/staging/prod need their AWS account; `plan_environment_on_twin` plans each
 environment's real root against an empty local twin instead (only the provider's endpoints and
 credentials and the backend are overridden), which gives the same resources and arguments.
-infracost reads the same plan JSON (README, "What each environment costs while idle").
+infracost reads the same plan JSON (docs/capacity.md, "What each environment costs while idle").
 """
 
 from __future__ import annotations

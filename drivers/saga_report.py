@@ -7,7 +7,7 @@ against a deployed environment with the caller's credentials, or against any `Ta
 twin's tests call `report`). For Step Functions the saved Logs Insights query
 (modules/observability, "<name>/state-durations") answers the same question from the execution
 log without one API call per execution; the durable engine writes no such log, so its
-equivalent is this report (README, "Finding the saga's bottleneck in AWS").
+equivalent is this report (docs/observability.md, "Finding the saga's bottleneck").
 """
 
 from __future__ import annotations

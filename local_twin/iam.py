@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.tfrun import TWIN_REGION
+
 EVALUATOR_DIR = Path(__file__).with_name("iam_simulate")
 UNAVAILABLE = (
     "the twin is NOT evaluating IAM: it needs Node.js (node and npm on PATH) and `make venv` to install "
@@ -207,7 +209,7 @@ def durable_api_requests(
             arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
             return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(arn))]
         if "FunctionName" in values:
-            region = "us-east-1"
+            region = TWIN_REGION  # the twin serves one region (tools/tfrun.py)
             name = values["FunctionName"]
             arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{account}:function:{name}"
             return [AuthorizationRequest(f"lambda:{operation}", arn)]

@@ -23,7 +23,7 @@ instead, one thread per mapping whose source is a DynamoDB stream:
   batch blocks its shard until it succeeds or is discarded; a discarded batch is described to
   DestinationConfig.OnFailure (SQS or SNS) in the invocation record Lambda sends.
 
-The README's twin section lists what still differs from Lambda.
+docs/twin.md lists what still differs from Lambda.
 """
 
 from __future__ import annotations

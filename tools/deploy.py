@@ -57,7 +57,7 @@ def run(action: str, environment: str) -> int:
     backend = root / "backend.hcl"
     if not backend.exists():
         raise Refusal(
-            f"{backend.relative_to(REPO_ROOT)} is missing. Run the bootstrap root once (README: Deploy), then copy "
+            f"{backend.relative_to(REPO_ROOT)} is missing. Run the bootstrap root once (docs/deploy.md), then copy "
             f"{backend.name}.example to {backend.name} and fill in the bucket."
         )
     layer = REPO_ROOT / "build" / "layer" / "dependencies.zip"

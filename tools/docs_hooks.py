@@ -1,4 +1,8 @@
-"""mkdocs hooks: the module READMEs join the site as they are, at modules/<name>.md.
+"""mkdocs hooks: the README is the site's home page, and the module READMEs join the site as they
+are, at modules/<name>.md.
+
+The README links into docs/ as GitHub shows it (docs/cache.md); on the site the same links are
+relative to the docs themselves (cache.md), so the home page is the README with that prefix dropped.
 
 They stay in modules/<name>/README.md so that a fork of one module takes its documentation along;
 the site renders the same files instead of a copy that could drift. Their links to a module's own
@@ -24,7 +28,12 @@ def module_pages() -> dict[str, Path]:
     }
 
 
+def home_page() -> str:
+    return (REPO_ROOT / "README.md").read_text().replace("](docs/", "](")
+
+
 def on_files(files: Files, config: Any) -> Files:
+    files.append(File.generated(config, "index.md", content=home_page()))
     for uri, readme in module_pages().items():
         files.append(File.generated(config, uri, content=readme.read_text()))
     return files

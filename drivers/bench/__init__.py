@@ -3,7 +3,7 @@
 Writes build/bench/results.json (flat dotted keys), build/bench/report.md and its PNG charts.
 Every comparison is a ratio of medians measured in the same run, its variants interleaved
 round by round, because absolute times on a laptop drift from run to run; the ratios and
-the round-trip counts are what carry over to AWS (README, "Measuring: make bench").
+the round-trip counts are what carry over to AWS (docs/bench.md).
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def write_report(
         "# serverless-state bench",
         "",
         "Ratios and round trips are what transfer to AWS; absolute times are this machine's and moto's. "
-        'See README.md, "Measuring: make bench".',
+        "See docs/bench.md.",
         "",
         "## Targets",
         "",

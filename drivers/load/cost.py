@@ -21,7 +21,7 @@ STRATEGY_FUNCTIONS = {
     mix.ORDERS: ("checkout", "order_steps", "checkout_durable"),
 }
 # States a happy-path order's execution enters, counted from its history by the bench
-# (workflow.transitions_per_order, README "Measuring: make bench"); retries add one each.
+# (workflow.transitions_per_order, docs/bench.md); retries add one each.
 TRANSITIONS_PER_EXECUTION = 6
 
 

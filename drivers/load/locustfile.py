@@ -10,7 +10,7 @@ Idempotency-Key as a client retry would. Against AWS (--sigv4-region) every requ
 for execute-api with the caller's own credentials. Every request and every acknowledged write goes
 to this process's ledger (--ledger-dir, one JSON-lines file per process); `python -m drivers load`
 reads the ledgers back for the report and the invariants. On several machines, copy each worker's
-ledger directory to the driver's before it checks (README, "Load").
+ledger directory to the driver's before it checks (docs/load.md).
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def write(out_dir: Path, results: dict[str, Any], seconds: list[Second], shape: 
         "",
         f"{results.get('load.requests')} requests in {results.get('load.seconds')} s, {shape.profile} shape "
         f"up to {shape.users} users at {results.get('load.user_rps')} requests/s each. "
-        'See README.md, "Load: make load", and docs/capacity.md.',
+        "See docs/load.md and docs/capacity.md.",
         "",
         "## Invariants",
         "",

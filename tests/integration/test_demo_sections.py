@@ -1,4 +1,4 @@
-"""The demo's summary keys are a contract (README, "What `make demo` shows today"): present, and honest."""
+"""The demo's summary keys are a contract (docs/demo.md): present, and honest."""
 
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tools.tfrun import TWIN_REGION
+
 pytestmark = pytest.mark.twin
 
 PROBE = textwrap.dedent(
@@ -122,7 +124,7 @@ def https_only_group(twin, vpc: dict[str, Any], name: str, ingress: bool = False
         prefix_list = next(
             entry["PrefixListId"]
             for entry in ec2.describe_prefix_lists()["PrefixLists"]
-            if entry["PrefixListName"] == "com.amazonaws.us-east-1.dynamodb"
+            if entry["PrefixListName"] == f"com.amazonaws.{TWIN_REGION}.dynamodb"
         )
         rule["PrefixListIds"] = [{"PrefixListId": prefix_list}]
         ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[rule])
@@ -187,7 +189,7 @@ def test_a_vpc_function_without_an_endpoint_times_out_and_with_one_works(twin, v
     endpoint_group = https_only_group(twin, vpc, f"probe-endpoint-{uuid.uuid4().hex[:6]}", ingress=True)
     endpoint = ec2.create_vpc_endpoint(
         VpcId=vpc["id"],
-        ServiceName="com.amazonaws.us-east-1.sqs",
+        ServiceName=f"com.amazonaws.{TWIN_REGION}.sqs",
         VpcEndpointType="Interface",
         SubnetIds=vpc["subnets"][:1],
         SecurityGroupIds=[endpoint_group],
