@@ -39,6 +39,7 @@ from local_twin.lambda_pool import (
     environment_variables_for_worker,
 )
 from local_twin.lambda_runtime import WorkerRuntime, function_layers
+from tools.stack import client_factory
 from tools.tfrun import TWIN_REGION
 
 LOOPBACK = "127.0.0.1"
@@ -222,22 +223,7 @@ def install_network_tracking(network_view: network.NetworkView) -> None:
 
 
 def _twin_client(endpoint: str, region: str) -> Any:
-    import boto3
-
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = boto3.client(
-                service,
-                endpoint_url=endpoint,
-                region_name=region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-        return clients[service]
-
-    return client
+    return client_factory(endpoint, region)
 
 
 def serve(

@@ -10,12 +10,33 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 CHECKOUT_ENGINES = ("step-functions", "durable")  # Terraform's checkout_engine values
+
+
+def client_factory(endpoint_url: str, region: str, config: Any = None) -> Callable[[str], Any]:
+    """boto3 clients of one endpoint with the twin's admin keys, made once per service."""
+    import boto3
+
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = boto3.client(
+                service,
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=config,
+            )
+        return clients[service]
+
+    return client
 
 
 def every(client: Any, operation: str, items: str, **parameters: Any) -> list[Any]:

@@ -13,13 +13,13 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local_twin.service_rules import CONCURRENCY_QUOTA_VARIABLE, UNRESERVED_BELOW_MINIMUM
 from tests.apply.support import start_twin_server
+from tools.stack import client_factory
 
 pytestmark = pytest.mark.twin
 
@@ -52,21 +52,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def aws(endpoint: str) -> Any:
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = boto3.client(
-                service,
-                endpoint_url=endpoint,
-                region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=Config(retries={"max_attempts": 1}),
-            )
-        return clients[service]
-
-    return client
+    return client_factory(endpoint, REGION, Config(retries={"max_attempts": 1}))
 
 
 @pytest.fixture(scope="module")
