@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
+from local_twin.api_gateway import ApiGateway
+from local_twin.http_server import DEFAULT_PORT, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
 from local_twin.provision import ProvisioningFailed, apply_stack
 from local_twin.twin import LocalTwin, print_progress

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+# http_api_event and match_route are imported from here by the handlers' tests and the bench.
+from local_twin.api_gateway import ACCOUNT_ID as ACCOUNT_ID
+from local_twin.api_gateway import http_api_event as http_api_event
+from local_twin.api_gateway import match_route as match_route
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
@@ -36,7 +37,6 @@ from tools.stack import HttpResponse, StackOutputs, StackReader, parsed_body, re
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
-ACCOUNT_ID = "123456789012"
 # Where the catalog's cache endpoint points when the twin runs without Redis: a closed port.
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
@@ -210,106 +210,3 @@ class LocalTwin(StackReader):
         return HttpResponse(
             int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed_body(response_body)
         )
-
-
-def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
-    method, template = route_key.split(" ", 1)
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-    return method, re.compile(f"^{regex}$")
-
-
-def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-    """The route key, function and path parameters that API Gateway would pick for a request.
-
-    The method must be the route's, exactly: HTTP methods are case-sensitive (RFC 9110 section 9.1),
-    so `put` or `Delete` match no route and get 404. The path must match whole (fullmatch: `$`
-    also matches before a trailing newline, so "/carts/c1/items\n" reached POST .../items).
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html"""
-    for route_key, function in routes.items():
-        route_method, pattern = _route_pattern(route_key)
-        found = pattern.fullmatch(path)
-        if found and route_method == method:
-            return route_key, function, found.groupdict()
-    return None
-
-
-# The identity API Gateway puts into requestContext.authorizer.iam for a SigV4-signed call. The twin
-# accepts unsigned requests, so every event carries this caller instead: the twin's own account and
-# its `testing` access key, no organization, no Cognito identity.
-TWIN_CALLER_ID = "AIDATWINLOCALCALLER00"
-TWIN_IAM_AUTHORIZER: dict[str, Any] = {
-    "iam": {
-        "accessKey": "testing",
-        "accountId": ACCOUNT_ID,
-        "callerId": TWIN_CALLER_ID,
-        "cognitoIdentity": None,
-        "principalOrgId": None,
-        "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-twin",
-        "userId": TWIN_CALLER_ID,
-    }
-}
-
-
-def http_api_event(
-    method: str,
-    path: str,
-    route_key: str,
-    path_parameters: dict[str, str],
-    body: str | None,
-    headers: dict[str, str],
-    *,
-    raw_query_string: str = "",
-    query_parameters: dict[str, str] | None = None,
-    cookies: list[str] | None = None,
-    is_base64_encoded: bool = False,
-    source_ip: str = "127.0.0.1",
-    protocol: str = "HTTP/1.1",
-    assume_json: bool = True,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API payload v2.0 event. Callers that build events by hand get a JSON
-    Content-Type unless they set one (`assume_json`); the HTTP server passes exactly what it received."""
-    now = datetime.now(UTC)
-    lowered = {k.lower(): v for k, v in headers.items()}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": raw_query_string,
-        "headers": {"content-type": "application/json", **lowered} if assume_json else lowered,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "twin",
-            "authorizer": json.loads(json.dumps(TWIN_IAM_AUTHORIZER)),
-            "domainName": "twin.execute-api.localhost",
-            "domainPrefix": "twin",
-            "http": {
-                "method": method.upper(),
-                "path": path,
-                "protocol": protocol,
-                "sourceIp": source_ip,
-                "userAgent": lowered.get("user-agent", "local-twin" if assume_json else ""),
-            },
-            "requestId": _request_id(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "body": body,
-        "isBase64Encoded": is_base64_encoded,
-    }
-    # API Gateway leaves out what the request did not have.
-    if cookies:
-        event["cookies"] = cookies
-    if query_parameters:
-        event["queryStringParameters"] = query_parameters
-    if path_parameters or assume_json:
-        event["pathParameters"] = path_parameters
-    if body is None and not assume_json:
-        del event["body"]
-    return event
-
-
-def _request_id() -> str:
-    """API Gateway's request ids look like "JKJaXmPLvHcESHA=": 11 random bytes in base64."""
-    return base64.b64encode(uuid.uuid4().bytes[:11]).decode()

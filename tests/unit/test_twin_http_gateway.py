@@ -20,7 +20,8 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from local_twin.http_server import ApiGateway, PortTaken, TwinHttpServer
+from local_twin.api_gateway import ApiGateway
+from local_twin.http_server import PortTaken, TwinHttpServer
 
 ROUTES = {
     "GET /carts/{cart_id}": "cart",
