@@ -23,13 +23,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tools.stack import HttpResponse, parsed_body
+
 logger = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"
 LOOPBACK = "127.0.0.1"
-# API Gateway's own answers, byte for byte.
-NOT_FOUND = b'{"message":"Not Found"}'
-INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
 # What the Invoke call itself can raise: Lambda's TooManyRequestsException (the function at its
 # concurrency), a service error, or no answer at all (the endpoint down, a reset, a timeout).
 INVOKE_FAILURES = (ClientError, BotoCoreError, OSError, ValueError)
@@ -45,6 +44,12 @@ class GatewayResponse:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    # Lambda's FunctionError ("Unhandled") behind a 500 that a function's crash caused.
+    function_error: str | None = None
+
+    def as_http_response(self) -> HttpResponse:
+        """As a client reads it (tools.stack.HttpResponse): the headers by name, the body parsed."""
+        return HttpResponse(self.status, dict(self.headers), parsed_body(self.body), self.function_error)
 
 
 def is_text(content_type: str | None) -> bool:
@@ -118,7 +123,9 @@ def request_event(
 def gateway_response(payload: Any, function_error: str | None) -> GatewayResponse:
     """API Gateway's HTTP response for a function's result (payload format 2.0)."""
     if function_error:
-        return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR)
+        crashed = json_message(HTTPStatus.INTERNAL_SERVER_ERROR)
+        crashed.function_error = function_error
+        return crashed
     if not (isinstance(payload, dict) and "statusCode" in payload):
         # Without a statusCode API Gateway takes the whole result as a JSON body.
         return GatewayResponse(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
@@ -130,7 +137,7 @@ def gateway_response(payload: Any, function_error: str | None) -> GatewayRespons
         else:
             raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
     except (TypeError, ValueError, binascii.Error):
-        return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR)
+        return json_message(HTTPStatus.INTERNAL_SERVER_ERROR)
     headers = [(str(name), str(value)) for name, value in (payload.get("headers") or {}).items()]
     headers += [("Set-Cookie", str(cookie)) for cookie in payload.get("cookies") or []]
     return GatewayResponse(status, headers, raw)
@@ -138,18 +145,26 @@ def gateway_response(payload: Any, function_error: str | None) -> GatewayRespons
 
 @dataclass
 class ApiGateway:
-    """Routes, builds the event, invokes, maps the answer: no sockets, so it is testable alone."""
+    """Routes, builds the event, invokes, maps the answer: the one path for every request to the
+    twin's API, from the HTTP server (curl) and from `LocalTwin.request` (the demo and the tests)."""
 
     routes: dict[str, str]
     invoke: Invoke
 
     def handle(
-        self, method: str, target: str, header_pairs: list[tuple[str, str]], body: bytes, source_ip: str
-    ) -> tuple[GatewayResponse, str]:
+        self,
+        method: str,
+        target: str,
+        header_pairs: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str = LOOPBACK,
+    ) -> GatewayResponse:
+        """API Gateway's answer to one request; every answer after routing carries its request id
+        (`Apigw-Requestid`), as an HTTP API's do."""
         path = unquote(split_target(target)[0])
         matched = match_route(self.routes, method, path)
         if matched is None:
-            return GatewayResponse(404, [("Content-Type", "application/json")], NOT_FOUND), ""
+            return json_message(HTTPStatus.NOT_FOUND)
         route_key, function, path_parameters = matched
         event = request_event(method, target, header_pairs, body, route_key, path_parameters, source_ip)
         request_id = event["requestContext"]["requestId"]
@@ -162,12 +177,16 @@ class ApiGateway:
             # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
             # https://repost.aws/knowledge-center/api-gateway-internal-server-error (throttling)
             logger.warning("request %s: invoking %s failed: %r", request_id, function, error)
-            return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR), request_id
-        return gateway_response(payload, function_error), request_id
+            response = json_message(HTTPStatus.INTERNAL_SERVER_ERROR)
+        else:
+            response = gateway_response(payload, function_error)
+        response.headers.append(("Apigw-Requestid", request_id))
+        return response
 
 
 def json_message(status: int, message: str | None = None) -> GatewayResponse:
-    """API Gateway's own error: `{"message": ...}` with the status's reason phrase."""
+    """API Gateway's own answer, byte for byte: `{"message": ...}` with the status's reason phrase
+    (`{"message":"Not Found"}`, `{"message":"Internal Server Error"}`)."""
     text = message or HTTPStatus(status).phrase
     body = json.dumps({"message": text}, separators=(",", ":")).encode()
     return GatewayResponse(status, [("Content-Type", "application/json")], body)

@@ -97,12 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         # merges slashes is not documented; refusing is the side the twin's rule allows (what
         # passes here must work in AWS).
         target = self.requestline.split()[1]
-        response, request_id = gateway.handle(
-            self.command, target, list(self.headers.items()), body, self.client_address[0]
+        self._reply(
+            gateway.handle(self.command, target, list(self.headers.items()), body, self.client_address[0])
         )
-        if request_id:
-            response.headers.append(("Apigw-Requestid", request_id))
-        self._reply(response)
 
     def _read_chunked(self) -> bytes:
         chunks = []
@@ -188,10 +185,12 @@ class TwinHttpServer(ThreadingHTTPServer):
 
 @contextlib.contextmanager
 def serving(twin: Any, port: int = 0, access_log: TextIO | None = None) -> Iterator[TwinHttpServer]:
-    """The HTTP API of a running twin on 127.0.0.1 (port 0: any free port), stopped on exit."""
+    """The HTTP API of a running twin on 127.0.0.1 (port 0: any free port), stopped on exit: the
+    twin's own gateway, so requests through it and through `twin.request` are routed, throttled
+    and answered alike."""
     server = TwinHttpServer(port, access_log=access_log)
     try:
-        server.start(ApiGateway(twin.outputs.routes, twin.invoke))
+        server.start(twin.gateway)
         yield server
     finally:
         server.stop()

@@ -13,9 +13,9 @@ Ctrl-C and SIGTERM (see processes.install_signal_handlers).
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,12 +28,13 @@ from botocore.config import Config
 
 # http_api_event and match_route are imported from here by the handlers' tests and the bench.
 from local_twin.api_gateway import ACCOUNT_ID as ACCOUNT_ID
+from local_twin.api_gateway import ApiGateway
 from local_twin.api_gateway import http_api_event as http_api_event
 from local_twin.api_gateway import match_route as match_route
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
-from tools.stack import HttpResponse, StackOutputs, StackReader, parsed_body, request_text
+from tools.stack import HttpResponse, StackOutputs, StackReader, request_text
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
@@ -55,6 +56,8 @@ class LocalTwin(StackReader):
     stack: StackOutputs | None = None
     timings: Timings | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _gateway: ApiGateway | None = field(default=None, repr=False)
+    _gateway_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -185,6 +188,14 @@ class LocalTwin(StackReader):
         )
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
 
+    @property
+    def gateway(self) -> ApiGateway:
+        """The stack's HTTP API: one for this twin, behind `request` and the HTTP server alike."""
+        with self._gateway_lock:
+            if self._gateway is None:
+                self._gateway = ApiGateway(self.outputs.routes, self.invoke)
+            return self._gateway
+
     def request(
         self,
         method: str,
@@ -193,20 +204,16 @@ class LocalTwin(StackReader):
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
     ) -> HttpResponse:
-        """What API Gateway (HTTP API, payload v2) does for a request: route, invoke, map."""
-        matched = match_route(self.outputs.routes, method, path)
-        if matched is None:
-            return HttpResponse(404, {}, {"message": "Not Found"})
-        route_key, function, path_parameters = matched
-        event = http_api_event(
-            method, path, route_key, path_parameters, request_text(json_body, raw_body), headers or {}
+        """What API Gateway answers to a request (HTTP API, payload v2), sent as
+        `DeployedStack.request` sends it: a body as JSON unless `raw_body`, with a JSON Content-Type
+        unless `headers` name one. The path may carry a query string."""
+        text = request_text(json_body, raw_body)
+        sent = {"User-Agent": "local-twin"} | (
+            {"Content-Type": "application/json"} if text is not None else {}
         )
-        payload, function_error = self.invoke(function, event)
-        if function_error:
-            return HttpResponse(500, {}, {"message": "Internal Server Error"}, function_error)
-        response_body = payload.get("body")
-        if payload.get("isBase64Encoded") and response_body:
-            response_body = base64.b64decode(response_body).decode()
-        return HttpResponse(
-            int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed_body(response_body)
-        )
+        for name, value in (headers or {}).items():
+            # A header the caller names replaces the default of the same name, whatever its case.
+            sent = {known: given for known, given in sent.items() if known.lower() != name.lower()}
+            sent[name] = value
+        body = text.encode() if text is not None else b""
+        return self.gateway.handle(method, path, list(sent.items()), body).as_http_response()

@@ -21,7 +21,9 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from local_twin.api_gateway import ApiGateway
-from local_twin.http_server import PortTaken, TwinHttpServer
+from local_twin.http_server import PortTaken, TwinHttpServer, serving
+from local_twin.twin import LocalTwin
+from tools.stack import StackOutputs
 
 ROUTES = {
     "GET /carts/{cart_id}": "cart",
@@ -225,6 +227,7 @@ def test_make_twin_stops_at_once_on_a_taken_port(tmp_path: Path) -> None:
 SERVE_SCRIPT = """
 import contextlib, sys, types
 from local_twin import cli
+from local_twin.api_gateway import ApiGateway
 
 engines = {"checkout": "step-functions"}
 
@@ -241,11 +244,12 @@ def fake_engine(engine):
 @contextlib.contextmanager
 def fake_start(build_dir, **_):
     outputs = types.SimpleNamespace(routes={"GET /carts/{cart_id}": "cart"}, function_names={"cart": "cart"})
+    invoke = lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None)
     try:
         yield types.SimpleNamespace(
             outputs=outputs, endpoint_url="http://127.0.0.1:1", table_name="t", redis=None, build_dir=build_dir,
             describe_provisioning=lambda: "fake", state_machine_arn=lambda key: "arn",
-            invoke=lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None),
+            invoke=invoke, gateway=ApiGateway(outputs.routes, invoke),
             checkout_engine=fake_engine,
             function_environment=lambda key: {"CHECKOUT_ENGINE": engines[key]},
         )
@@ -480,3 +484,105 @@ def test_a_request_just_inside_the_header_quota_is_served(
     response = call(server, "GET", "/carts/c1", headers=[("X-Big", "v" * 9000)])
     assert response.status == 200
     assert len(functions.events) == 1
+
+
+# --- one path: LocalTwin.request and the HTTP server share the twin's gateway ---------------------
+
+
+@pytest.fixture
+def in_process(tmp_path: Path, functions: Functions) -> LocalTwin:
+    """A LocalTwin over a stack with ROUTES and no processes: its functions are `functions`."""
+    twin = LocalTwin(
+        endpoint_url="http://127.0.0.1:1", build_dir=tmp_path, stack=StackOutputs({"routes": ROUTES})
+    )
+    twin.invoke = functions.invoke  # type: ignore[method-assign]
+    return twin
+
+
+CRASH = ({"errorType": "ValueError", "errorMessage": "boom"}, "Unhandled")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "result", "raises", "status", "body", "function_error"),
+    [
+        (
+            "GET",
+            "/carts/c1",
+            ({"statusCode": 200, "body": '{"ok": true}'}, None),
+            None,
+            200,
+            {"ok": True},
+            None,
+        ),
+        ("GET", "/nowhere", None, None, 404, {"message": "Not Found"}, None),
+        ("get", "/carts/c1", None, None, 404, {"message": "Not Found"}, None),
+        ("GET", "/carts/c1", CRASH, None, 500, {"message": "Internal Server Error"}, "Unhandled"),
+        (
+            "GET",
+            "/carts/c1",
+            None,
+            ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}}, "Invoke"
+            ),
+            500,
+            {"message": "Internal Server Error"},
+            None,
+        ),
+        (
+            "GET",
+            "/carts/c1",
+            None,
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+            500,
+            {"message": "Internal Server Error"},
+            None,
+        ),
+    ],
+    ids=["answered", "no-route", "lower-case-method", "function-crash", "lambda-throttled", "moto-down"],
+)
+def test_twin_request_answers_as_the_http_server_does(
+    in_process: LocalTwin,
+    functions: Functions,
+    method: str,
+    path: str,
+    result: Any,
+    raises: Exception | None,
+    status: int,
+    body: Any,
+    function_error: str | None,
+) -> None:
+    # Before, twin.request let a failed Invoke escape as an exception where curl got API Gateway's 500.
+    if result is not None:
+        functions.result, functions.error = result
+    functions.raises = raises
+    answered = in_process.request(method, path)
+    assert (answered.status, answered.body, answered.function_error) == (status, body, function_error)
+    with serving(in_process) as server:
+        over_http = call(server, method, path)
+    assert (over_http.status, json.loads(over_http.read_body)) == (status, body)  # type: ignore[attr-defined]
+    if status != 404:
+        assert answered.headers["Apigw-Requestid"] == functions.events[0][1]["requestContext"]["requestId"]
+        assert over_http.getheader("Apigw-Requestid") == functions.events[1][1]["requestContext"]["requestId"]
+
+
+def test_twin_request_sends_what_a_client_sends(in_process: LocalTwin, functions: Functions) -> None:
+    in_process.request("PUT", "/carts/c%201?x=1", json_body={"items": {}})
+    in_process.request("GET", "/carts/c1")
+    in_process.request("PUT", "/carts/c1", raw_body="a=1", headers={"content-type": "text/plain"})
+    (_, put), (_, get), (_, text) = functions.events
+    APIGatewayProxyEventV2Model.model_validate(put)
+    assert (put["rawPath"], put["pathParameters"], put["rawQueryString"]) == (
+        "/carts/c 1",
+        {"cart_id": "c 1"},
+        "x=1",
+    )
+    assert (put["headers"]["content-type"], put["body"]) == ("application/json", '{"items": {}}')
+    assert "content-type" not in get["headers"] and "body" not in get, (
+        "no body, no Content-Type: as a client sends"
+    )
+    assert (text["headers"]["content-type"], text["body"]) == ("text/plain", "a=1")
+
+
+def test_the_twins_http_server_serves_the_twins_own_gateway(in_process: LocalTwin) -> None:
+    with serving(in_process) as server:
+        assert server.gateway is in_process.gateway
