@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local_twin.throttling import Admission, ApiThrottle
 from tools.stack import HttpResponse, parsed_body
 
 logger = logging.getLogger(__name__)
@@ -145,11 +146,13 @@ def gateway_response(payload: Any, function_error: str | None) -> GatewayRespons
 
 @dataclass
 class ApiGateway:
-    """Routes, builds the event, invokes, maps the answer: the one path for every request to the
-    twin's API, from the HTTP server (curl) and from `LocalTwin.request` (the demo and the tests)."""
+    """Routes, throttles, builds the event, invokes, maps the answer: the one path for every request
+    to the twin's API, from the HTTP server (curl) and from `LocalTwin.request` (the demo and the
+    tests), so both share the stage's token buckets."""
 
     routes: dict[str, str]
     invoke: Invoke
+    throttle: ApiThrottle
 
     def handle(
         self,
@@ -166,6 +169,19 @@ class ApiGateway:
         if matched is None:
             return json_message(HTTPStatus.NOT_FOUND)
         route_key, function, path_parameters = matched
+        try:
+            admission = self.throttle.admit(route_key)
+        except INVOKE_FAILURES as error:
+            logger.warning("reading the API's stage failed: %r", error)
+            return json_message(HTTPStatus.INTERNAL_SERVER_ERROR)
+        if admission is Admission.NO_STAGE:
+            return json_message(HTTPStatus.NOT_FOUND)
+        if admission is Admission.THROTTLED:
+            # Past the route's or the account's token bucket: 429, and the function is not invoked.
+            # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+            throttled = json_message(HTTPStatus.TOO_MANY_REQUESTS)
+            throttled.headers.append(("Apigw-Requestid", _request_id()))
+            return throttled
         event = request_event(method, target, header_pairs, body, route_key, path_parameters, source_ip)
         request_id = event["requestContext"]["requestId"]
         try:

@@ -34,7 +34,8 @@ from local_twin.api_gateway import match_route as match_route
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
-from tools.stack import HttpResponse, StackOutputs, StackReader, request_text
+from local_twin.throttling import ApiThrottle, account_limits
+from tools.stack import HttpResponse, StackOutputs, StackReader, every, request_text
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
@@ -190,10 +191,26 @@ class LocalTwin(StackReader):
 
     @property
     def gateway(self) -> ApiGateway:
-        """The stack's HTTP API: one for this twin, behind `request` and the HTTP server alike."""
+        """The stack's HTTP API: one for this twin, behind `request` and the HTTP server alike,
+        throttled with the limits of its applied `$default` stage, the stage an HTTP API serves at
+        its base URL (`api_url`): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html"""
         with self._gateway_lock:
             if self._gateway is None:
-                self._gateway = ApiGateway(self.outputs.routes, self.invoke)
+                apigateway = self.client("apigatewayv2")
+                (api_id,) = [
+                    api["ApiId"]
+                    for api in every(apigateway, "get_apis", "Items")
+                    if api["ApiEndpoint"] == self.outputs.api_url
+                ]
+
+                def read_stage() -> dict[str, Any] | None:
+                    try:
+                        return dict(apigateway.get_stage(ApiId=api_id, StageName="$default"))
+                    except apigateway.exceptions.NotFoundException:
+                        return None
+
+                throttle = ApiThrottle(read_stage, account_limits(REGION))
+                self._gateway = ApiGateway(self.outputs.routes, self.invoke, throttle)
             return self._gateway
 
     def request(
