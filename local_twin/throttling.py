@@ -99,12 +99,6 @@ class TokenBucket:
         self.tokens = min(float(self.limits.burst), self.tokens + elapsed * self.limits.rate)
         self.updated = now
 
-    def reconfigure(self, limits: Limits, now: float) -> None:
-        """New limits keep the tokens already there, up to the new size."""
-        self.refill(now)
-        self.limits = limits
-        self.tokens = min(self.tokens, float(limits.burst))
-
 
 class Admission(enum.Enum):
     ADMITTED = "admitted"
@@ -153,10 +147,10 @@ class ApiThrottle:
                 return Admission.NO_STAGE
             limits = route_limits(stage, route_key, self._account.limits)
             route = self._routes.get(route_key)
-            if route is None:
+            if route is None or route.limits != limits:
+                # AWS does not document what changed limits do to a bucket's tokens: the twin gives
+                # a route whose limits changed a new bucket, full, as a new route gets.
                 route = self._routes[route_key] = TokenBucket(limits, now)
-            elif route.limits != limits:
-                route.reconfigure(limits, now)
             route.refill(now)
             self._account.refill(now)
             if route.tokens < 1 or self._account.tokens < 1:

@@ -737,13 +737,17 @@ def test_the_limits_are_the_applied_stages_and_follow_it(applied: tuple[Any, str
         "the stage is read again once a second, not per request"
     )
     clock.now += 0.5
-    # Read again: a route's own settings, else the new default; a bucket keeps the tokens it had,
-    # up to its new size, and refills at its new rate.
+    # Read again: a route's own settings, else the new default, each in a new bucket.
     assert admitted(throttle, "PUT /carts/{cart_id}", 20) == 7
     assert admitted(throttle, "GET /carts/{cart_id}", 20) == 3
     assert admitted(throttle, "POST /orders", 20) == 3
     clock.now += 2.0
-    assert admitted(throttle, "POST /orders", 20) == 2
+    assert admitted(throttle, "POST /orders", 20) == 2  # refilled at the new rate
+    replace_stage(
+        apigateway, api_id, DefaultRouteSettings={"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 4}
+    )
+    clock.now += 1.0
+    assert admitted(throttle, "POST /orders", 20) == 4, "an emptied bucket whose limits change starts full"
 
 
 def test_twin_request_and_the_http_server_share_the_applied_stages_buckets(
