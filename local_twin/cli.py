@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from local_twin.http_server import DEFAULT_PORT, ApiGateway, PortTaken, TwinHttpServer
+from local_twin.http_server import DEFAULT_PORT, PortTaken, TwinHttpServer
 from local_twin.processes import install_signal_handlers
 from local_twin.provision import ProvisioningFailed, apply_stack
 from local_twin.twin import LocalTwin, print_progress
@@ -37,7 +37,7 @@ def serve(build_dir: Path, port: int, checkout_engine: str | None = None) -> Non
             LocalTwin.start(build_dir / "twin", report=print_progress) as twin,
             twin.checkout_engine(checkout_engine),
         ):
-            http.start(ApiGateway(twin.outputs.routes, twin.invoke))
+            http.start(twin.gateway)
             try:
                 print(twin.describe_provisioning(), flush=True)
                 info = {

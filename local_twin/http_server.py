@@ -1,190 +1,33 @@
-"""The shop's HTTP API on localhost: what API Gateway (HTTP API, payload format 2.0) does for the
-twin, so that curl, a browser or schemathesis can call the real handlers.
-
-Each request is routed with the stack's own route table (`terraform output`, through
-`twin.match_route`), turned into the v2.0 event AWS would build (`twin.http_api_event`), sent to
-the function the route names, and the function's result is turned back into HTTP as API Gateway
-does. Two differences from AWS, both deliberate: requests need no SigV4 signature, and every event
-carries an IAM-shaped `requestContext.authorizer` for the twin's own caller instead.
+"""The shop's HTTP API on localhost, so that curl, a browser or schemathesis can call the real
+handlers: the socket side of `local_twin.api_gateway`, which routes each request with the stack's
+own route table, builds the v2.0 event AWS would build, invokes the function the route names and
+turns the result into API Gateway's answer. Two differences from AWS, both deliberate: requests
+need no SigV4 signature, and every event carries an IAM-shaped `requestContext.authorizer` for the
+twin's own caller instead.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import errno
-import json
-import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, unquote, urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from local_twin.twin import http_api_event, match_route
-
-logger = logging.getLogger(__name__)
+from local_twin.api_gateway import LOOPBACK, ApiGateway, GatewayResponse, json_message
 
 DEFAULT_PORT = 3000
-LOOPBACK = "127.0.0.1"
-# API Gateway's own answers, byte for byte.
-NOT_FOUND = b'{"message":"Not Found"}'
-INTERNAL_ERROR = b'{"message":"Internal Server Error"}'
 # HTTP APIs refuse request bodies over 10 MB, and a request line and header values over 10,240
 # bytes in total: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 MAX_REQUEST_LINE_AND_HEADER_BYTES = 10240
-# What the Invoke call itself can raise: Lambda's TooManyRequestsException (the function at its
-# concurrency), a service error, or no answer at all (the endpoint down, a reset, a timeout).
-INVOKE_FAILURES = (ClientError, BotoCoreError, OSError, ValueError)
-# Media types API Gateway passes as text; every other body reaches the function base64-encoded.
-_TEXT_SUFFIXES = ("+json", "+xml")
-_TEXT_TYPES = {"application/json", "application/xml", "application/javascript"}
-
-Invoke = Callable[[str, dict[str, Any]], tuple[Any, str | None]]
 
 
 class PortTaken(RuntimeError):
     pass
-
-
-@dataclass
-class GatewayResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-
-def is_text(content_type: str | None) -> bool:
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    return media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith(_TEXT_SUFFIXES)
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """A request target's path and query string, the path exactly as sent. (urlsplit would read
-    "//carts/c1" as a host "carts" and a path "/c1".)"""
-    if not target.startswith("/"):  # absolute-form, as a client talking to a proxy sends it
-        split = urlsplit(target)
-        return split.path or "/", split.query
-    path, _, query = target.partition("#")[0].partition("?")
-    return path, query
-
-
-def request_event(
-    method: str,
-    target: str,
-    header_pairs: list[tuple[str, str]],
-    body: bytes,
-    route_key: str,
-    path_parameters: dict[str, str],
-    source_ip: str = LOOPBACK,
-) -> dict[str, Any]:
-    """The payload v2.0 event for one HTTP request, as API Gateway builds it."""
-    path, query_string = split_target(target)
-    headers: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in header_pairs:
-        lowered = name.lower()
-        if lowered == "cookie":
-            # Cookies leave the headers for their own list, one entry per cookie.
-            cookies += [part.strip() for part in value.split(";") if part.strip()]
-        elif lowered in headers:
-            headers[lowered] = f"{headers[lowered]},{value}"
-        else:
-            headers[lowered] = value
-    query: dict[str, str] = {}
-    for name, value in parse_qsl(query_string, keep_blank_values=True):
-        query[name] = f"{query[name]},{value}" if name in query else value
-    text: str | None = None
-    encoded = False
-    if body:
-        if is_text(headers.get("content-type")):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                encoded = True
-        else:
-            encoded = True
-        if encoded:
-            text = base64.b64encode(body).decode()
-    return http_api_event(
-        method,
-        unquote(path),
-        route_key,
-        path_parameters,
-        text,
-        headers,
-        raw_query_string=query_string,
-        query_parameters=query,
-        cookies=cookies,
-        is_base64_encoded=encoded,
-        source_ip=source_ip,
-        assume_json=False,
-    )
-
-
-def gateway_response(payload: Any, function_error: str | None) -> GatewayResponse:
-    """API Gateway's HTTP response for a function's result (payload format 2.0)."""
-    if function_error:
-        return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR)
-    if not (isinstance(payload, dict) and "statusCode" in payload):
-        # Without a statusCode API Gateway takes the whole result as a JSON body.
-        return GatewayResponse(200, [("Content-Type", "application/json")], json.dumps(payload).encode())
-    try:
-        status = int(payload["statusCode"])
-        body = payload.get("body") or ""
-        if payload.get("isBase64Encoded"):
-            raw = base64.b64decode(body, validate=True)
-        else:
-            raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    except (TypeError, ValueError, binascii.Error):
-        return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR)
-    headers = [(str(name), str(value)) for name, value in (payload.get("headers") or {}).items()]
-    headers += [("Set-Cookie", str(cookie)) for cookie in payload.get("cookies") or []]
-    return GatewayResponse(status, headers, raw)
-
-
-@dataclass
-class ApiGateway:
-    """Routes, builds the event, invokes, maps the answer: no sockets, so it is testable alone."""
-
-    routes: dict[str, str]
-    invoke: Invoke
-
-    def handle(
-        self, method: str, target: str, header_pairs: list[tuple[str, str]], body: bytes, source_ip: str
-    ) -> tuple[GatewayResponse, str]:
-        path = unquote(split_target(target)[0])
-        matched = match_route(self.routes, method, path)
-        if matched is None:
-            return GatewayResponse(404, [("Content-Type", "application/json")], NOT_FOUND), ""
-        route_key, function, path_parameters = matched
-        event = request_event(method, target, header_pairs, body, route_key, path_parameters, source_ip)
-        request_id = event["requestContext"]["requestId"]
-        try:
-            payload, function_error = self.invoke(function, event)
-        except INVOKE_FAILURES as error:
-            # API Gateway answers every request: when the integration cannot be invoked (Lambda
-            # throttled it, failed, or did not answer) an HTTP API answers 500 Internal Server
-            # Error, and logs the cause as $context.integrationErrorMessage.
-            # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
-            # https://repost.aws/knowledge-center/api-gateway-internal-server-error (throttling)
-            logger.warning("request %s: invoking %s failed: %r", request_id, function, error)
-            return GatewayResponse(500, [("Content-Type", "application/json")], INTERNAL_ERROR), request_id
-        return gateway_response(payload, function_error), request_id
-
-
-def json_message(status: int, message: str | None = None) -> GatewayResponse:
-    """API Gateway's own error: `{"message": ...}` with the status's reason phrase."""
-    text = message or HTTPStatus(status).phrase
-    body = json.dumps({"message": text}, separators=(",", ":")).encode()
-    return GatewayResponse(status, [("Content-Type", "application/json")], body)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -254,12 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         # merges slashes is not documented; refusing is the side the twin's rule allows (what
         # passes here must work in AWS).
         target = self.requestline.split()[1]
-        response, request_id = gateway.handle(
-            self.command, target, list(self.headers.items()), body, self.client_address[0]
+        self._reply(
+            gateway.handle(self.command, target, list(self.headers.items()), body, self.client_address[0])
         )
-        if request_id:
-            response.headers.append(("Apigw-Requestid", request_id))
-        self._reply(response)
 
     def _read_chunked(self) -> bytes:
         chunks = []
@@ -345,10 +185,12 @@ class TwinHttpServer(ThreadingHTTPServer):
 
 @contextlib.contextmanager
 def serving(twin: Any, port: int = 0, access_log: TextIO | None = None) -> Iterator[TwinHttpServer]:
-    """The HTTP API of a running twin on 127.0.0.1 (port 0: any free port), stopped on exit."""
+    """The HTTP API of a running twin on 127.0.0.1 (port 0: any free port), stopped on exit: the
+    twin's own gateway, so requests through it and through `twin.request` are routed, throttled
+    and answered alike."""
     server = TwinHttpServer(port, access_log=access_log)
     try:
-        server.start(ApiGateway(twin.outputs.routes, twin.invoke))
+        server.start(twin.gateway)
         yield server
     finally:
         server.stop()

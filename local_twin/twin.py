@@ -13,17 +13,14 @@ Ctrl-C and SIGTERM (see processes.install_signal_handlers).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import sys
+import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +28,21 @@ import boto3
 from botocore.config import Config
 
 from local_twin import iam, lambda_runtime
+
+# http_api_event and match_route are imported from here by the handlers' tests and the bench.
+from local_twin.api_gateway import ACCOUNT_ID as ACCOUNT_ID
+from local_twin.api_gateway import ApiGateway
+from local_twin.api_gateway import http_api_event as http_api_event
+from local_twin.api_gateway import match_route as match_route
 from local_twin.faults import FaultClient
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
-from tools.stack import HttpResponse, StackOutputs, StackReader, parsed_body, request_text
+from local_twin.throttling import ApiThrottle, account_limits
+from tools.stack import HttpResponse, StackOutputs, StackReader, every, request_text
 from tools.tfrun import TWIN_REGION
 
 REGION = TWIN_REGION
-ACCOUNT_ID = "123456789012"
 # Where the catalog's cache endpoint points when the twin runs without Redis: a closed port.
 NO_CACHE_ENDPOINT = "127.0.0.1:1"
 
@@ -58,6 +61,8 @@ class LocalTwin(StackReader):
     stack: StackOutputs | None = None
     timings: Timings | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _gateway: ApiGateway | None = field(default=None, repr=False)
+    _gateway_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -200,6 +205,30 @@ class LocalTwin(StackReader):
         )
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
 
+    @property
+    def gateway(self) -> ApiGateway:
+        """The stack's HTTP API: one for this twin, behind `request` and the HTTP server alike,
+        throttled with the limits of its applied `$default` stage, the stage an HTTP API serves at
+        its base URL (`api_url`): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-stages.html"""
+        with self._gateway_lock:
+            if self._gateway is None:
+                apigateway = self.client("apigatewayv2")
+                (api_id,) = [
+                    api["ApiId"]
+                    for api in every(apigateway, "get_apis", "Items")
+                    if api["ApiEndpoint"] == self.outputs.api_url
+                ]
+
+                def read_stage() -> dict[str, Any] | None:
+                    try:
+                        return dict(apigateway.get_stage(ApiId=api_id, StageName="$default"))
+                    except apigateway.exceptions.NotFoundException:
+                        return None
+
+                throttle = ApiThrottle(read_stage, account_limits(REGION))
+                self._gateway = ApiGateway(self.outputs.routes, self.invoke, throttle)
+            return self._gateway
+
     def request(
         self,
         method: str,
@@ -208,123 +237,16 @@ class LocalTwin(StackReader):
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
     ) -> HttpResponse:
-        """What API Gateway (HTTP API, payload v2) does for a request: route, invoke, map."""
-        matched = match_route(self.outputs.routes, method, path)
-        if matched is None:
-            return HttpResponse(404, {}, {"message": "Not Found"})
-        route_key, function, path_parameters = matched
-        event = http_api_event(
-            method, path, route_key, path_parameters, request_text(json_body, raw_body), headers or {}
+        """What API Gateway answers to a request (HTTP API, payload v2), sent as
+        `DeployedStack.request` sends it: a body as JSON unless `raw_body`, with a JSON Content-Type
+        unless `headers` name one. The path may carry a query string."""
+        text = request_text(json_body, raw_body)
+        sent = {"User-Agent": "local-twin"} | (
+            {"Content-Type": "application/json"} if text is not None else {}
         )
-        payload, function_error = self.invoke(function, event)
-        if function_error:
-            return HttpResponse(500, {}, {"message": "Internal Server Error"}, function_error)
-        response_body = payload.get("body")
-        if payload.get("isBase64Encoded") and response_body:
-            response_body = base64.b64decode(response_body).decode()
-        return HttpResponse(
-            int(payload.get("statusCode", 200)), payload.get("headers") or {}, parsed_body(response_body)
-        )
-
-
-def _route_pattern(route_key: str) -> tuple[str, re.Pattern[str]]:
-    method, template = route_key.split(" ", 1)
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-    return method, re.compile(f"^{regex}$")
-
-
-def match_route(routes: dict[str, str], method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-    """The route key, function and path parameters that API Gateway would pick for a request.
-
-    The method must be the route's, exactly: HTTP methods are case-sensitive (RFC 9110 section 9.1),
-    so `put` or `Delete` match no route and get 404. The path must match whole (fullmatch: `$`
-    also matches before a trailing newline, so "/carts/c1/items\n" reached POST .../items).
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html"""
-    for route_key, function in routes.items():
-        route_method, pattern = _route_pattern(route_key)
-        found = pattern.fullmatch(path)
-        if found and route_method == method:
-            return route_key, function, found.groupdict()
-    return None
-
-
-# The identity API Gateway puts into requestContext.authorizer.iam for a SigV4-signed call. The twin
-# accepts unsigned requests, so every event carries this caller instead: the twin's own account and
-# its `testing` access key, no organization, no Cognito identity.
-TWIN_CALLER_ID = "AIDATWINLOCALCALLER00"
-TWIN_IAM_AUTHORIZER: dict[str, Any] = {
-    "iam": {
-        "accessKey": "testing",
-        "accountId": ACCOUNT_ID,
-        "callerId": TWIN_CALLER_ID,
-        "cognitoIdentity": None,
-        "principalOrgId": None,
-        "userArn": f"arn:aws:iam::{ACCOUNT_ID}:user/local-twin",
-        "userId": TWIN_CALLER_ID,
-    }
-}
-
-
-def http_api_event(
-    method: str,
-    path: str,
-    route_key: str,
-    path_parameters: dict[str, str],
-    body: str | None,
-    headers: dict[str, str],
-    *,
-    raw_query_string: str = "",
-    query_parameters: dict[str, str] | None = None,
-    cookies: list[str] | None = None,
-    is_base64_encoded: bool = False,
-    source_ip: str = "127.0.0.1",
-    protocol: str = "HTTP/1.1",
-    assume_json: bool = True,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API payload v2.0 event. Callers that build events by hand get a JSON
-    Content-Type unless they set one (`assume_json`); the HTTP server passes exactly what it received."""
-    now = datetime.now(UTC)
-    lowered = {k.lower(): v for k, v in headers.items()}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": raw_query_string,
-        "headers": {"content-type": "application/json", **lowered} if assume_json else lowered,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "twin",
-            "authorizer": json.loads(json.dumps(TWIN_IAM_AUTHORIZER)),
-            "domainName": "twin.execute-api.localhost",
-            "domainPrefix": "twin",
-            "http": {
-                "method": method.upper(),
-                "path": path,
-                "protocol": protocol,
-                "sourceIp": source_ip,
-                "userAgent": lowered.get("user-agent", "local-twin" if assume_json else ""),
-            },
-            "requestId": _request_id(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "body": body,
-        "isBase64Encoded": is_base64_encoded,
-    }
-    # API Gateway leaves out what the request did not have.
-    if cookies:
-        event["cookies"] = cookies
-    if query_parameters:
-        event["queryStringParameters"] = query_parameters
-    if path_parameters or assume_json:
-        event["pathParameters"] = path_parameters
-    if body is None and not assume_json:
-        del event["body"]
-    return event
-
-
-def _request_id() -> str:
-    """API Gateway's request ids look like "JKJaXmPLvHcESHA=": 11 random bytes in base64."""
-    return base64.b64encode(uuid.uuid4().bytes[:11]).decode()
+        for name, value in (headers or {}).items():
+            # A header the caller names replaces the default of the same name, whatever its case.
+            sent = {known: given for known, given in sent.items() if known.lower() != name.lower()}
+            sent[name] = value
+        body = text.encode() if text is not None else b""
+        return self.gateway.handle(method, path, list(sent.items()), body).as_http_response()

@@ -42,7 +42,15 @@ module "shop" {
     breaker_cooldown = 1000
   }
 
+  # The stage's throttling, which the twin enforces (local_twin/throttling.py). The twin's own
+  # workload sends one route as much as its clients can: the demo's 8,000 catalog reads from 8
+  # clients, its recovery drill's read loop, the bench's warm invokes, the tests' bursts of 64 at
+  # once. The stack's default, 50 a second with a burst of 100 (dev's and staging's), would answer
+  # most of that 429, as AWS would. These are above what this machine can push through one route,
+  # and under the account's 10,000 a second with a burst of 5,000.
   api = {
+    rate_limit            = 2000
+    burst_limit           = 1000
     log_retention_in_days = 1
   }
 

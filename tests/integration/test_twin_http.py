@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from local_twin.http_server import DEFAULT_PORT, TwinHttpServer, serving
+from local_twin.throttling import STAGE_REFRESH_SECONDS
 
 pytestmark = pytest.mark.twin
 
@@ -246,3 +247,63 @@ def test_a_burst_of_64_connections_all_get_an_http_answer(api: TwinHttpServer) -
         statuses = list(pool.map(get, range(64)))
     assert len(statuses) == 64
     assert set(statuses) <= {404, 500}, statuses
+
+
+def test_the_applied_stage_throttles_the_server_and_twin_request_alike(
+    api: TwinHttpServer, twin: Any
+) -> None:
+    """Issue 17: the stage's throttling as terraform applied it, and as it is changed afterwards
+    through the apigatewayv2 API, holds for curl and for the demo's and tests' twin.request."""
+    apigateway = twin.client("apigatewayv2")
+    (api_id,) = [
+        item["ApiId"]
+        for item in apigateway.get_apis()["Items"]
+        if item["ApiEndpoint"] == twin.outputs.api_url
+    ]
+    applied = apigateway.get_stage(ApiId=api_id, StageName="$default")
+    limits = applied["DefaultRouteSettings"]
+    assert limits["ThrottlingBurstLimit"] >= 64, (
+        "the twin's own bursts of 64 (above) fit in its stage's bucket"
+    )
+
+    def recreate(route_settings: dict[str, Any]) -> None:
+        # moto has no UpdateStage: the same stage again, with these RouteSettings.
+        apigateway.delete_stage(ApiId=api_id, StageName="$default")
+        apigateway.create_stage(
+            ApiId=api_id,
+            StageName="$default",
+            AutoDeploy=applied["AutoDeploy"],
+            AccessLogSettings=applied["AccessLogSettings"],
+            DefaultRouteSettings=applied["DefaultRouteSettings"],
+            RouteSettings=route_settings,
+            StageVariables=applied.get("StageVariables", {}),
+            Tags=applied.get("Tags", {}),
+        )
+        time.sleep(STAGE_REFRESH_SECONDS + 0.2)  # the twin reads the stage again once a second
+
+    def over_http(index: int) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", api.server_address[1], timeout=120)
+        try:
+            connection.request("GET", f"/carts/throttled-{index}")
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def in_process(index: int) -> tuple[int, bytes]:
+        response = twin.request("GET", f"/carts/throttled-{index}")
+        return response.status, json.dumps(response.body, separators=(",", ":")).encode()
+
+    # A token every 1,000 s: the burst of 5 alone decides, however long the requests take.
+    recreate({"GET /carts/{cart_id}": {"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 0.001}})
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda i: (over_http if i % 2 else in_process)(i), range(20)))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [404] * 5 + [429] * 15, answers  # 404: no such cart, from the function
+        assert {body for status, body in answers if status == 429} == {b'{"message":"Too Many Requests"}'}
+        # Another route keeps the stage's default limits.
+        assert twin.request("PUT", "/carts/throttled-other", json_body={"items": {"SKU-1": 1}}).status == 201
+    finally:
+        recreate(applied.get("RouteSettings", {}))
+    assert twin.request("GET", "/carts/throttled-other").status == 200

@@ -13,14 +13,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from moto import mock_aws
 
-from local_twin.http_server import ApiGateway, PortTaken, TwinHttpServer
+from local_twin.api_gateway import ApiGateway
+from local_twin.http_server import PortTaken, TwinHttpServer, serving
+from local_twin.throttling import Admission, ApiThrottle, Limits, account_limits
+from local_twin.twin import LocalTwin
+from tools.stack import StackOutputs
 
 ROUTES = {
     "GET /carts/{cart_id}": "cart",
@@ -28,6 +35,15 @@ ROUTES = {
     "POST /carts/{cart_id}/items": "cart",
     "POST /orders": "checkout",
 }
+# GetStage's answer for a stage whose limits no test here reaches but the throttling tests.
+ROOMY_STAGE = {
+    "StageName": "$default",
+    "DefaultRouteSettings": {"ThrottlingRateLimit": 1000.0, "ThrottlingBurstLimit": 500},
+}
+
+
+def roomy() -> ApiThrottle:
+    return ApiThrottle(lambda: ROOMY_STAGE, account_limits("us-east-1"))
 
 
 class Functions:
@@ -52,7 +68,7 @@ def functions() -> Functions:
 @pytest.fixture
 def server(functions: Functions) -> Iterator[TwinHttpServer]:
     running = TwinHttpServer(0)
-    running.start(ApiGateway(ROUTES, functions.invoke))
+    running.start(ApiGateway(ROUTES, functions.invoke, roomy()))
     yield running
     running.stop()
 
@@ -199,7 +215,7 @@ def test_a_taken_port_fails_clearly() -> None:
 
 def test_stop_ends_the_server_thread(functions: Functions) -> None:
     running = TwinHttpServer(0)
-    running.start(ApiGateway(ROUTES, functions.invoke))
+    running.start(ApiGateway(ROUTES, functions.invoke, roomy()))
     thread = running._thread
     port = running.server_address[1]
     running.stop()
@@ -224,6 +240,8 @@ def test_make_twin_stops_at_once_on_a_taken_port(tmp_path: Path) -> None:
 SERVE_SCRIPT = """
 import contextlib, sys, types
 from local_twin import cli
+from local_twin.api_gateway import ApiGateway
+from local_twin.throttling import ApiThrottle, Limits
 
 engines = {"checkout": "step-functions"}
 
@@ -240,11 +258,12 @@ def fake_engine(engine):
 @contextlib.contextmanager
 def fake_start(build_dir, **_):
     outputs = types.SimpleNamespace(routes={"GET /carts/{cart_id}": "cart"}, function_names={"cart": "cart"})
+    invoke = lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None)
     try:
         yield types.SimpleNamespace(
             outputs=outputs, endpoint_url="http://127.0.0.1:1", table_name="t", redis=None, build_dir=build_dir,
             describe_provisioning=lambda: "fake", state_machine_arn=lambda key: "arn",
-            invoke=lambda function, event: ({"statusCode": 200, "body": event["rawPath"]}, None),
+            invoke=invoke, gateway=ApiGateway(outputs.routes, invoke, ApiThrottle(lambda: {}, Limits(10000.0, 5000))),
             checkout_engine=fake_engine,
             function_environment=lambda key: {"CHECKOUT_ENGINE": engines[key]},
         )
@@ -392,7 +411,7 @@ def test_64_connections_opened_at_once_are_all_queued_and_answered(functions: Fu
             _, writable, _ = select.select([], [c for c in clients if c not in connected], [], 0.05)
             connected.update(writable)
         assert len(connected) == 64
-        running.start(ApiGateway(ROUTES, functions.invoke))
+        running.start(ApiGateway(ROUTES, functions.invoke, roomy()))
         for client in clients:
             client.setblocking(True)
             client.settimeout(10)
@@ -479,3 +498,280 @@ def test_a_request_just_inside_the_header_quota_is_served(
     response = call(server, "GET", "/carts/c1", headers=[("X-Big", "v" * 9000)])
     assert response.status == 200
     assert len(functions.events) == 1
+
+
+# --- one path: LocalTwin.request and the HTTP server share the twin's gateway ---------------------
+
+
+@pytest.fixture
+def applied() -> Iterator[tuple[Any, str]]:
+    """An HTTP API and its $default stage as moto holds them (in process), with the module's
+    default limits: the apigatewayv2 client and the API's id."""
+    with mock_aws():
+        apigateway = boto3.client("apigatewayv2", region_name="us-east-1")
+        api = apigateway.create_api(Name="shop-twin-api", ProtocolType="HTTP")
+        apigateway.create_stage(
+            ApiId=api["ApiId"],
+            StageName="$default",
+            AutoDeploy=True,
+            DefaultRouteSettings={"ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100},
+        )
+        yield apigateway, api["ApiId"]
+
+
+def replace_stage(apigateway: Any, api_id: str, **settings: Any) -> None:
+    """The stage with other settings, through the apigatewayv2 API (moto has no UpdateStage)."""
+    apigateway.delete_stage(ApiId=api_id, StageName="$default")
+    apigateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True, **settings)
+
+
+@pytest.fixture
+def in_process(tmp_path: Path, functions: Functions, applied: tuple[Any, str]) -> LocalTwin:
+    """A LocalTwin over a stack with ROUTES and the applied API, and no processes: its functions
+    are `functions`."""
+    apigateway, api_id = applied
+    api_url = apigateway.get_api(ApiId=api_id)["ApiEndpoint"]
+    twin = LocalTwin(
+        endpoint_url="http://127.0.0.1:1",
+        build_dir=tmp_path,
+        stack=StackOutputs({"routes": ROUTES, "api_url": api_url}),
+    )
+    twin._clients["apigatewayv2"] = apigateway
+    twin.invoke = functions.invoke  # type: ignore[method-assign]
+    return twin
+
+
+CRASH = ({"errorType": "ValueError", "errorMessage": "boom"}, "Unhandled")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "result", "raises", "status", "body", "function_error"),
+    [
+        (
+            "GET",
+            "/carts/c1",
+            ({"statusCode": 200, "body": '{"ok": true}'}, None),
+            None,
+            200,
+            {"ok": True},
+            None,
+        ),
+        ("GET", "/nowhere", None, None, 404, {"message": "Not Found"}, None),
+        ("get", "/carts/c1", None, None, 404, {"message": "Not Found"}, None),
+        ("GET", "/carts/c1", CRASH, None, 500, {"message": "Internal Server Error"}, "Unhandled"),
+        (
+            "GET",
+            "/carts/c1",
+            None,
+            ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}}, "Invoke"
+            ),
+            500,
+            {"message": "Internal Server Error"},
+            None,
+        ),
+        (
+            "GET",
+            "/carts/c1",
+            None,
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+            500,
+            {"message": "Internal Server Error"},
+            None,
+        ),
+    ],
+    ids=["answered", "no-route", "lower-case-method", "function-crash", "lambda-throttled", "moto-down"],
+)
+def test_twin_request_answers_as_the_http_server_does(
+    in_process: LocalTwin,
+    functions: Functions,
+    method: str,
+    path: str,
+    result: Any,
+    raises: Exception | None,
+    status: int,
+    body: Any,
+    function_error: str | None,
+) -> None:
+    # Before, twin.request let a failed Invoke escape as an exception where curl got API Gateway's 500.
+    if result is not None:
+        functions.result, functions.error = result
+    functions.raises = raises
+    answered = in_process.request(method, path)
+    assert (answered.status, answered.body, answered.function_error) == (status, body, function_error)
+    with serving(in_process) as server:
+        over_http = call(server, method, path)
+    assert (over_http.status, json.loads(over_http.read_body)) == (status, body)  # type: ignore[attr-defined]
+    if status != 404:
+        assert answered.headers["Apigw-Requestid"] == functions.events[0][1]["requestContext"]["requestId"]
+        assert over_http.getheader("Apigw-Requestid") == functions.events[1][1]["requestContext"]["requestId"]
+
+
+def test_twin_request_sends_what_a_client_sends(in_process: LocalTwin, functions: Functions) -> None:
+    in_process.request("PUT", "/carts/c%201?x=1", json_body={"items": {}})
+    in_process.request("GET", "/carts/c1")
+    in_process.request("PUT", "/carts/c1", raw_body="a=1", headers={"content-type": "text/plain"})
+    (_, put), (_, get), (_, text) = functions.events
+    APIGatewayProxyEventV2Model.model_validate(put)
+    assert (put["rawPath"], put["pathParameters"], put["rawQueryString"]) == (
+        "/carts/c 1",
+        {"cart_id": "c 1"},
+        "x=1",
+    )
+    assert (put["headers"]["content-type"], put["body"]) == ("application/json", '{"items": {}}')
+    assert "content-type" not in get["headers"] and "body" not in get, (
+        "no body, no Content-Type: as a client sends"
+    )
+    assert (text["headers"]["content-type"], text["body"]) == ("text/plain", "a=1")
+
+
+def test_the_twins_http_server_serves_the_twins_own_gateway(in_process: LocalTwin) -> None:
+    with serving(in_process) as server:
+        assert server.gateway is in_process.gateway
+
+
+# --- the stage's throttling (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admitted(throttle: ApiThrottle, route_key: str, requests: int) -> int:
+    return sum(throttle.admit(route_key) is Admission.ADMITTED for _ in range(requests))
+
+
+def stage(rate: float, burst: int, **route_settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "DefaultRouteSettings": {"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst},
+        "RouteSettings": route_settings,
+    }
+
+
+def test_a_routes_bucket_holds_the_burst_and_refills_at_the_rate() -> None:
+    clock = Clock()
+    throttle = ApiThrottle(lambda: stage(rate=2.0, burst=5), account_limits("us-east-1"), clock)
+    assert admitted(throttle, "GET /carts/{cart_id}", 8) == 5  # the bucket starts full: the burst
+    clock.now += 1.0
+    assert admitted(throttle, "GET /carts/{cart_id}", 8) == 2  # one second: the rate
+    clock.now += 0.25
+    assert admitted(throttle, "GET /carts/{cart_id}", 8) == 0  # half a token
+    clock.now += 0.25
+    assert admitted(throttle, "GET /carts/{cart_id}", 8) == 1
+    clock.now += 3600
+    assert admitted(throttle, "GET /carts/{cart_id}", 8) == 5  # never more than the burst
+
+
+def test_each_route_has_its_own_bucket_and_route_settings_override_the_default() -> None:
+    clock = Clock()
+    orders = {"ThrottlingBurstLimit": 1, "ThrottlingRateLimit": 0.5}
+    throttle = ApiThrottle(
+        lambda: stage(1.0, 3, **{"POST /orders": orders}), account_limits("us-east-1"), clock
+    )
+    assert admitted(throttle, "GET /carts/{cart_id}", 5) == 3
+    assert admitted(throttle, "PUT /carts/{cart_id}", 5) == 3
+    assert admitted(throttle, "POST /orders", 5) == 1
+    clock.now += 2.0
+    assert [admitted(throttle, route, 5) for route in ("GET /carts/{cart_id}", "POST /orders")] == [2, 1]
+
+
+def test_the_accounts_bucket_limits_every_route_together() -> None:
+    # 10,000 a second with a bucket of 5,000 across the account's APIs, per Region; 2,500 and 1,250
+    # in the Regions the quotas page lists.
+    assert account_limits("us-east-1") == Limits(10_000.0, 5_000)
+    assert account_limits("eu-west-1") == Limits(10_000.0, 5_000)
+    assert account_limits("eu-south-1") == Limits(2_500.0, 1_250)
+    clock = Clock()
+    throttle = ApiThrottle(lambda: stage(rate=10_000.0, burst=5_000), Limits(1.0, 4), clock)
+    assert admitted(throttle, "GET /carts/{cart_id}", 3) + admitted(throttle, "POST /orders", 3) == 4
+    clock.now += 1.0
+    assert admitted(throttle, "POST /orders", 3) == 1
+    # A limit the stage leaves unset is the account's.
+    unset = ApiThrottle(
+        lambda: {"DefaultRouteSettings": {"DetailedMetricsEnabled": True}}, Limits(1.0, 4), Clock()
+    )
+    assert admitted(unset, "POST /orders", 10) == 4
+
+
+def test_a_burst_above_the_applied_limit_gets_429_for_the_excess_only(functions: Functions) -> None:
+    # The rate is a token a thousand seconds: the burst alone decides, however slow the threads are.
+    throttle = ApiThrottle(lambda: stage(rate=0.001, burst=10), account_limits("us-east-1"))
+    running = TwinHttpServer(0)
+    running.start(ApiGateway(ROUTES, functions.invoke, throttle))
+    try:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            answers = list(pool.map(lambda i: call(running, "GET", f"/carts/c{i}"), range(32)))
+    finally:
+        running.stop()
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [200] * 10 + [429] * 22
+    throttled = [answer for answer in answers if answer.status == 429]
+    assert {answer.read_body for answer in throttled} == {b'{"message":"Too Many Requests"}'}  # type: ignore[attr-defined]
+    assert all(answer.getheader("Content-Type") == "application/json" for answer in throttled)
+    assert all(answer.getheader("Apigw-Requestid") for answer in throttled)
+    assert len(functions.events) == 10, "a throttled request never reaches the function"
+
+
+def test_the_limits_are_the_applied_stages_and_follow_it(applied: tuple[Any, str]) -> None:
+    apigateway, api_id = applied
+    clock = Clock()
+
+    def read_stage() -> dict[str, Any]:
+        return dict(apigateway.get_stage(ApiId=api_id, StageName="$default"))
+
+    throttle = ApiThrottle(read_stage, account_limits("us-east-1"), clock)
+    assert admitted(throttle, "POST /orders", 150) == 100  # the stage as created: 50/s, burst 100
+    assert admitted(throttle, "GET /carts/{cart_id}", 150) == 100
+    replace_stage(
+        apigateway,
+        api_id,
+        DefaultRouteSettings={"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 3},
+        RouteSettings={"PUT /carts/{cart_id}": {"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 7}},
+    )
+    clock.now += 0.5  # 25 tokens back at 50/s
+    assert admitted(throttle, "POST /orders", 30) == 25, (
+        "the stage is read again once a second, not per request"
+    )
+    clock.now += 0.5
+    # Read again: a route's own settings, else the new default, each in a new bucket.
+    assert admitted(throttle, "PUT /carts/{cart_id}", 20) == 7
+    assert admitted(throttle, "GET /carts/{cart_id}", 20) == 3
+    assert admitted(throttle, "POST /orders", 20) == 3
+    clock.now += 2.0
+    assert admitted(throttle, "POST /orders", 20) == 2  # refilled at the new rate
+    replace_stage(
+        apigateway, api_id, DefaultRouteSettings={"ThrottlingRateLimit": 1.0, "ThrottlingBurstLimit": 4}
+    )
+    clock.now += 1.0
+    assert admitted(throttle, "POST /orders", 20) == 4, "an emptied bucket whose limits change starts full"
+
+
+def test_twin_request_and_the_http_server_share_the_applied_stages_buckets(
+    in_process: LocalTwin, functions: Functions, applied: tuple[Any, str]
+) -> None:
+    apigateway, api_id = applied
+    replace_stage(
+        apigateway, api_id, DefaultRouteSettings={"ThrottlingRateLimit": 0.001, "ThrottlingBurstLimit": 4}
+    )
+    answers = [in_process.request("GET", "/carts/c1").status for _ in range(3)]
+    with serving(in_process) as server:
+        answers += [call(server, "GET", "/carts/c1").status for _ in range(3)]
+    assert answers == [200, 200, 200, 200, 429, 429]
+    throttled = in_process.request("GET", "/carts/c1")
+    assert (throttled.status, throttled.body, throttled.function_error) == (
+        429,
+        {"message": "Too Many Requests"},
+        None,
+    )
+    assert len(functions.events) == 4
+
+
+def test_an_api_without_its_stage_serves_nothing(in_process: LocalTwin, applied: tuple[Any, str]) -> None:
+    apigateway, api_id = applied
+    apigateway.delete_stage(ApiId=api_id, StageName="$default")
+    answered = in_process.request("GET", "/carts/c1")
+    assert (answered.status, answered.body) == (404, {"message": "Not Found"})
