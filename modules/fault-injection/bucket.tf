@@ -10,7 +10,7 @@ resource "aws_s3_bucket" "configuration" {
   #checkov:skip=CKV_AWS_144:a fault configuration is per region by design (AWS: one bucket per region); replicating it elsewhere has no use
   #checkov:skip=CKV2_AWS_62:nothing consumes its events: the extension polls
 
-  bucket = "${var.name}-fis-config-${local.account_id}"
+  bucket = local.configuration_bucket
   # Only FIS's short-lived configurations and their old versions are in it: a destroy empties it.
   force_destroy = true
   tags          = var.tags

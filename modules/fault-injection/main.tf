@@ -41,8 +41,10 @@ locals {
   has_lambda_faults = length(local.lambda_faults) > 0
   has_cache         = var.cache != null
 
-  # Where FIS writes a running experiment's fault configuration and the extension reads it.
+  # Where FIS writes a running experiment's fault configuration and the extension reads it. The
+  # name is known at plan, so the functions' environment is too (not "known after apply").
   configuration_prefix = "FisConfigs/"
+  configuration_bucket = "${var.name}-fis-config-${local.account_id}"
 
   # The FIS extension for Lambda: AWS publishes each region's layer version ARN, per
   # architecture, as an SSM public parameter ("Available versions of the AWS FIS extension

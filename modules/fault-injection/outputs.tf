@@ -20,7 +20,7 @@ output "lambda_layer_arn" {
 output "lambda_environment" {
   description = "The environment variables every target function needs for the FIS extension (AWS_FIS_CONFIGURATION_LOCATION, AWS_LAMBDA_EXEC_WRAPPER). {} without Lambda faults."
   value = local.has_lambda_faults ? {
-    AWS_FIS_CONFIGURATION_LOCATION = "${aws_s3_bucket.configuration[0].arn}/${local.configuration_prefix}"
+    AWS_FIS_CONFIGURATION_LOCATION = "arn:${local.partition}:s3:::${local.configuration_bucket}/${local.configuration_prefix}"
     AWS_LAMBDA_EXEC_WRAPPER        = "/opt/aws-fis/bootstrap"
   } : {}
 }
