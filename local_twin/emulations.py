@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -192,6 +193,51 @@ def lambda_public_layers() -> None:
         return [found.get(arn, {"Arn": arn, "CodeSize": 0}) for arn in layer_versions_arns]
 
     LambdaFunction._get_layers_data = get_layers_data
+
+
+# ---- SSM ---------------------------------------------------------------------------------
+
+FIS_EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-{architecture}/1.x.x"
+# The account AWS publishes the extension from differs by region (AWS's list of "AWS FIS Lambda
+# extension ARNs"); the twin stands in its own, since it never runs the extension's code.
+FIS_EXTENSION_ACCOUNT = "000000000000"
+
+
+def ssm_fis_extension_parameters() -> None:
+    """AWS's public parameters for the FIS Lambda extension layer
+    (https://docs.aws.amazon.com/fis/latest/userguide/actions-lambda-extension-arns.html):
+    `/aws/service/fis/lambda-extension/AWS-FIS-extension-<arm64|x86_64>/1.x.x` holds the layer
+    version's ARN in every region. moto seeds some of AWS's public parameters (AMIs, regions) but
+    not these, and modules/fault-injection reads one at plan. The twin answers with an ARN of the
+    documented shape, aws-fis-extension-<architecture> published by another account."""
+    from moto.ssm.models import Parameter, ParameterDict
+
+    original = ParameterDict._check_loading_status
+
+    @functools.wraps(original)
+    def check_loading_status(self: Any, key: str) -> None:
+        original(self, key)
+        for architecture in ("arm64", "x86_64"):
+            name = FIS_EXTENSION_PARAMETER.format(architecture=architecture)
+            if str(key or "").startswith(name) and not dict.get(self, name):
+                arn = f"arn:aws:lambda:{self.region_name}:{FIS_EXTENSION_ACCOUNT}:layer:aws-fis-extension-{architecture}:1"
+                # Beside moto's own seeding: straight into the dict, not through __getitem__ again.
+                defaultdict.__getitem__(self, name).append(
+                    Parameter(
+                        account_id=self.account_id,
+                        name=name,
+                        value=arn,
+                        parameter_type="String",
+                        description=None,
+                        allowed_pattern=None,
+                        keyid=None,
+                        last_modified_date=0.0,
+                        version=1,
+                        data_type="text",
+                    )
+                )
+
+    ParameterDict._check_loading_status = check_loading_status
 
 
 # ---- IAM ---------------------------------------------------------------------------------
@@ -762,4 +808,5 @@ EMULATIONS: tuple[Callable[[], None], ...] = (
     elasticache_replication_group_members,
     elasticache_tags_on_every_arn,
     logs_query_definitions,
+    ssm_fis_extension_parameters,
 )

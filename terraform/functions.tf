@@ -259,11 +259,11 @@ locals {
   # Each function's environment and role, with what it adds where the durable function exists.
   function_environment = {
     for key, function in local.created_functions :
-    key => merge(local.common_environment, function.environment, var.durable_checkout.enabled ? try(function.durable_environment, {}) : {})
+    key => merge(local.common_environment, function.environment, var.durable_checkout.enabled ? try(function.durable_environment, {}) : {}, try(local.fault_injection_environment[key], {}))
   }
   function_policy_statements = {
     for key, function in local.created_functions :
-    key => concat(function.policy_statements, var.durable_checkout.enabled ? try(function.durable_policy_statements, []) : [])
+    key => concat(function.policy_statements, var.durable_checkout.enabled ? try(function.durable_policy_statements, []) : [], try(local.fault_injection_policy_statements[key], []))
   }
 }
 
@@ -285,6 +285,7 @@ module "function" {
   alias_name            = try(each.value.durable_config, null) != null ? "live" : local.alias_name
   durable_config        = try(each.value.durable_config, null)
   dependencies_layer    = var.dependencies_layer_zip == null ? null : { zip_path = var.dependencies_layer_zip }
+  layers                = try(local.fault_injection_layers[each.key], []) # the FIS extension (fault_injection.tf)
   vpc                   = each.value.in_vpc ? merge(local.function_vpc, { security_group_ids = try(each.value.security_group_ids, []) }) : null
   environment_variables = local.function_environment[each.key]
   policy_statements     = local.function_policy_statements[each.key]

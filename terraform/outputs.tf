@@ -62,3 +62,8 @@ output "observability" {
     query_definition_id = module.observability.query_definition_id
   }
 }
+
+output "fault_injection_templates" {
+  description = "FIS experiment template ids by key (lambda_invocation_error, lambda_invocation_add_delay, cache_interrupt_az_power, cache_disrupt_connectivity): what `make chaos ENV=<env>` starts (drivers/chaos/faults.py). {} where fault_injection.enabled is false."
+  value       = local.fault_injection_on ? module.fault_injection[0].experiment_template_ids : {}
+}

@@ -201,3 +201,31 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "fault_injection" {
+  description = "FIS experiment templates (modules/fault-injection) for `make chaos ENV=<env>`: off by default. invocation_error and invocation_add_delay name functions (keys of terraform/functions.tf's local.functions, outside the VPC: the FIS extension reads its configuration from S3, which the private subnets cannot reach); add-delay waits startup_delay_milliseconds (null: 2 s past the longest timeout of its functions, so they time out). A Multi-AZ replication group cache also gets the AZ power and subnet connectivity templates."
+  type = object({
+    enabled = optional(bool, false)
+    invocation_error = optional(object({
+      functions             = optional(list(string), ["order_steps"])
+      duration              = optional(string, "PT2M")
+      invocation_percentage = optional(number, 40)
+    }), {})
+    invocation_add_delay = optional(object({
+      functions                  = optional(list(string), ["checkout"])
+      duration                   = optional(string, "PT2M")
+      invocation_percentage      = optional(number, 100)
+      startup_delay_milliseconds = optional(number)
+    }), {})
+    log_retention_in_days = optional(number, 90)
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for key in concat(var.fault_injection.invocation_error.functions, var.fault_injection.invocation_add_delay.functions) :
+      contains([for name, function in local.functions : name if !function.in_vpc], key)
+    ])
+    error_message = "fault_injection function keys must be functions of terraform/functions.tf that run outside the VPC (cart, checkout, order_steps, checkout_durable): the FIS extension must reach S3, and the private subnets have no path to it."
+  }
+}

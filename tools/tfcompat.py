@@ -72,6 +72,18 @@ REWRITES: tuple[Rewrite, ...] = (
         ),
         replacement="",
     ),
+    Rewrite(
+        name="fis-action-target-functions",
+        why=(
+            "aws_fis_experiment_template's action target key `Functions` (the Lambda actions' target, "
+            "https://docs.aws.amazon.com/fis/latest/userguide/use-lambda-actions.html) is accepted from aws 6.x "
+            "(hashicorp/terraform-provider-aws#41209); 5.100 validates the key against an older list and refuses "
+            "it. The copy names the target `Roles`, a key 5.100 accepts: moto stores keys as given, the target "
+            "itself (aws:lambda:function by ARN) is unchanged."
+        ),
+        pattern=re.compile(r'(\bkey\s*=\s*)"Functions"'),
+        replacement=r'\1"Roles"',
+    ),
 )
 
 

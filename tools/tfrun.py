@@ -215,6 +215,7 @@ TWIN_SERVICES = (
     "dynamodb",
     "ec2",
     "elasticache",
+    "fis",
     "iam",
     "kms",
     "lambda",
@@ -223,6 +224,7 @@ TWIN_SERVICES = (
     "sfn",
     "sns",
     "sqs",
+    "ssm",
     "sts",
 )
 TWIN_OVERRIDE = "twin_override.tf"

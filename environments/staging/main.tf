@@ -22,6 +22,7 @@ module "shop" {
   observability          = var.observability
   checkout_engine        = var.checkout_engine
   durable_checkout       = var.durable_checkout
+  fault_injection        = var.fault_injection
   function_package_zip   = var.function_package_zip
   dependencies_layer_zip = var.dependencies_layer_zip
 }

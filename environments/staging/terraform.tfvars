@@ -35,3 +35,10 @@ observability = {
 
 # staging and prod keep the state machine until dev's comparison says otherwise.
 checkout_engine = "step-functions"
+
+# FIS experiment templates for `make chaos ENV=staging` (modules/fault-injection): invocation
+# errors on order-steps, delays past checkout's timeout, and (the cache is Multi-AZ) an AZ power
+# interruption and a subnet disruption. The targets carry the FIS extension layer.
+fault_injection = {
+  enabled = true
+}

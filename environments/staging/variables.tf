@@ -48,6 +48,12 @@ variable "durable_checkout" {
   default     = {}
 }
 
+variable "fault_injection" {
+  description = "Passed to the stack: see terraform/variables.tf (FIS experiment templates; on in staging)."
+  type        = any
+  default     = {}
+}
+
 variable "function_package_zip" {
   description = "Written by `make build`; `make plan` passes it."
   type        = string

@@ -23,6 +23,10 @@ mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
+  # AWS's public parameter of the FIS extension layer (modules/fault-injection).
+  mock_data "aws_ssm_parameter" {
+    defaults = { value = "arn:aws:lambda:eu-west-1:444455556666:layer:aws-fis-extension-arm64:9", insecure_value = "arn:aws:lambda:eu-west-1:444455556666:layer:aws-fis-extension-arm64:9" }
+  }
 }
 
 run "dev" {
@@ -58,6 +62,11 @@ run "dev" {
       lambda_errors_max                 = 5
       alarm_subscribers                 = []
     }
+  }
+
+  assert {
+    condition     = length(module.fault_injection) == 0 && output.fault_injection_templates == {} && length(local.fault_injection_layers) == 0
+    error_message = "dev: no fault injection, no FIS extension on any function"
   }
 
   assert {
@@ -128,6 +137,29 @@ run "staging" {
       lambda_errors_max                 = 1
       alarm_subscribers                 = [{ protocol = "email", endpoint = "shop-staging-alerts@example.com" }]
     }
+    fault_injection = {
+      enabled = true
+    }
+  }
+
+  assert {
+    condition     = length(module.fault_injection) == 1 && keys(local.fault_injection_layers) == ["checkout", "order_steps"]
+    error_message = "staging: fault injection is on, and only its target functions get the FIS extension"
+  }
+
+  assert {
+    condition     = keys(local.fault_injection_environment) == ["checkout", "order_steps"] && keys(local.fault_injection_policy_statements) == ["checkout", "order_steps"]
+    error_message = "staging: the extension's environment and bucket access go to the targets only"
+  }
+
+  assert {
+    condition     = local.fault_injection_faults.invocation_add_delay.startup_delay_milliseconds == (local.functions.checkout.timeout + 2) * 1000
+    error_message = "staging: the delay outlasts checkout's timeout by 2 s"
+  }
+
+  assert {
+    condition     = local.fault_injection_cache && length(local.fault_injection_stop_alarms) == 3
+    error_message = "staging: the Multi-AZ cache gets its templates; every template stops on the failure-rate and two DLQ alarms"
   }
 
   assert {
@@ -299,4 +331,19 @@ run "reserved_concurrency_in_a_new_account" {
   }
 
   expect_failures = [terraform_data.reserved_concurrency_budget]
+}
+
+run "fault_injection_on_a_function_in_the_vpc" {
+  command = plan
+
+  variables {
+    environment          = "staging"
+    function_package_zip = "../modules/lambda-function/examples/basic/package.zip"
+    fault_injection = {
+      enabled          = true
+      invocation_error = { functions = ["catalog"] }
+    }
+  }
+
+  expect_failures = [var.fault_injection]
 }

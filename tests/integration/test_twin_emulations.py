@@ -535,3 +535,12 @@ def test_query_definition_lifecycle(aws: Any) -> None:
             unknown()
         assert error_code(raised) == "ResourceNotFoundException"
     logs.delete_query_definition(queryDefinitionId=other)
+
+
+def test_the_fis_lambda_extension_parameter_names_a_layer_of_the_documented_shape(aws: Any) -> None:
+    """modules/fault-injection reads AWS's public parameter for the extension layer at plan."""
+    value = aws("ssm").get_parameter(Name="/aws/service/fis/lambda-extension/AWS-FIS-extension-arm64/1.x.x")
+    assert value["Parameter"]["Value"].startswith(f"arn:aws:lambda:{REGION}:")
+    assert ":layer:aws-fis-extension-arm64:" in value["Parameter"]["Value"]
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        aws("ssm").get_parameter(Name="/aws/service/fis/lambda-extension/AWS-FIS-extension-sparc/1.x.x")

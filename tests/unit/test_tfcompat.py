@@ -61,6 +61,10 @@ CASES: dict[str, tuple[str, str]] = {
         '  dynamic "snap_start" {\n',
         '  publish = local.publish\n\n  dynamic "snap_start" {\n',
     ),
+    "fis-action-target-functions": (
+        '    target {\n      key   = "Functions"\n      value = "functions"\n    }\n',
+        '    target {\n      key   = "Roles"\n      value = "functions"\n    }\n',
+    ),
 }
 
 # What each rewrite must leave alone: near misses of its pattern.
@@ -71,6 +75,7 @@ UNTOUCHED: dict[str, str] = {
     "gsi-key_schema-hash": '"key_schema" = 1\nkey_schema {\n  attribute_name = "pk"\n  key_type       = "RANGE"\n}\n',
     "gsi-key_schema-range": 'dynamic "key_schema" {\n  for_each = var.keys\n  content {\n    attribute_name = key_schema.value\n  }\n}\n',
     "lambda-durable_config": 'variable "durable_config" {\n  default = null\n}\nfor_each = var.durable_config == null ? [] : ["arn"]\n',
+    "fis-action-target-functions": 'value = "Functions"\nname = "functions"\nkey = "Subnets"\n',
 }
 
 BY_NAME = {entry.name: entry for entry in tfcompat.REWRITES}
@@ -135,6 +140,7 @@ SIX_X_LINE = re.compile(
     r"|defaults\s*=\s*\{\s*region\s*="
     r'|key_schema|attribute_name\s*=|key_type\s*=\s*"(HASH|RANGE)"|^\s*for_each\s*=.*== null \? \[\]|^\s*content\s*\{\s*$|^\s*\}\s*$'
     r"|durable_config|^\s*(execution_timeout|retention_period)\s*="
+    r'|\bkey\s*=\s*"Functions"'
 )
 
 
@@ -161,6 +167,7 @@ def test_rewritten_tree_has_no_6x_forms(compat_tree: Path) -> None:
         assert "key_schema" not in text, path
         assert ">= 6.28" not in text, path
         assert 'dynamic "durable_config"' not in text, path
+        assert not re.search(r'\bkey\s*=\s*"Functions"', text), path
 
 
 def test_rewritten_tree_changes_only_what_the_rewrites_match(compat_tree: Path) -> None:
