@@ -66,6 +66,26 @@ locals {
     conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "PRODUCT#*"] }]
   }
 
+  # Answering a waiting approval with its token. checkout does it for a decision taken while the
+  # saga waits; the saga's own steps (order-steps, checkout-durable) do it for a decision recorded
+  # before the saga reached the approval (shop.orders.OrderStore.request_approval).
+  answer_approval_tasks = {
+    # The Service Authorization Reference lists no resource type for these two: a statement
+    # scoped to the state machine never matches them, only "*" does (the task token is the scope).
+    sid        = "AnswerApprovalTasks"
+    actions    = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+    resources  = ["*"]
+    conditions = []
+  }
+  answer_durable_callbacks = {
+    # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...),
+    # the Service Authorization Reference's "durable execution" resource type.
+    sid        = "AnswerDurableCallbacks"
+    actions    = ["lambda:SendDurableExecutionCallbackSuccess", "lambda:SendDurableExecutionCallbackFailure"]
+    resources  = ["${local.checkout_durable_arn}:*"]
+    conditions = []
+  }
+
   # What checkout needs of the durable function, granted only when that function exists.
   checkout_durable_statements = [
     {
@@ -193,14 +213,7 @@ locals {
           resources  = [local.checkout_state_machine_arn]
           conditions = []
         },
-        {
-          # The Service Authorization Reference lists no resource type for these two: a statement
-          # scoped to the state machine never matches them, only "*" does (the task token is the scope).
-          sid        = "AnswerApprovalTasks"
-          actions    = ["states:SendTaskSuccess", "states:SendTaskFailure"]
-          resources  = ["*"]
-          conditions = []
-        },
+        local.answer_approval_tasks,
         {
           sid        = "ReadExecutions"
           actions    = ["states:DescribeExecution", "states:GetExecutionHistory"]
@@ -232,6 +245,7 @@ locals {
       policy_statements = [
         local.saga_order_items,
         local.state_table_key,
+        local.answer_approval_tasks,
       ]
     }
 
@@ -250,6 +264,7 @@ locals {
       policy_statements = [
         local.saga_order_items,
         local.state_table_key,
+        local.answer_durable_callbacks,
       ]
     }
   }

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from shop import clients, engines, http, observability, validation
 from shop.errors import BusinessRuleViolation, ShopError
-from shop.orders import OrderStore, order_id_for
+from shop.orders import DEFAULT_REJECTION, OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
 
 logger = Logger()
@@ -239,12 +239,15 @@ def decide(
 ) -> Response[DecisionTaken]:
     validation.order_id(order_id)
     order = store.get(order_id)
-    token = store.decide_approval(order_id, approve=request.decision == "approve")
-    # The token is the engine's own: a task token, or the durable callback's id.
-    if request.decision == "approve":
+    reason = request.reason or DEFAULT_REJECTION
+    token = store.decide_approval(order_id, approve=request.decision == "approve", reason=reason)
+    # None: the saga has not reached the approval yet; the decision is recorded on the order and
+    # the saga applies it when it gets there. Otherwise the token is the engine's own: a task
+    # token, or the durable callback's id.
+    if token is not None and request.decision == "approve":
         engine_for(order.engine).approve(token)
-    else:
-        engine_for(order.engine).reject(token, request.reason or "rejected by the approver")
+    elif token is not None:
+        engine_for(order.engine).reject(token, reason)
     return http.json_response(202, {"order_id": order_id, "decision": request.decision})
 
 

@@ -6,13 +6,14 @@ execution. The saga itself is `shop.durable_saga`; this module only checks the i
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Annotated, Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from shop import clients, durable_saga, observability
+from shop import clients, durable_saga, engines, observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
@@ -22,6 +23,9 @@ logger = Logger()
 tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 store = OrderStore(clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+# Answers the approval callback when the approver decided before the saga reached it; callbacks
+# are named by their id alone, so the engine needs no function name. The client is made on first use.
+approver = engines.Durable(functools.cache(lambda: clients.client("lambda")), function_name="")
 
 
 class InvalidSagaInput(BusinessError):
@@ -47,4 +51,4 @@ def handler(event: Any, context: DurableContext) -> dict[str, Any]:
     except ValidationError as error:
         # Nothing is written: the saga never starts on an input it cannot trust.
         raise InvalidSagaInput(f"invalid saga input: {describe_validation_error(error)}") from None
-    return durable_saga.run(context, store, request.order_id, request.requires_approval)
+    return durable_saga.run(context, store, request.order_id, request.requires_approval, approver)

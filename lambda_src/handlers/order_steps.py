@@ -8,13 +8,14 @@ compensated. A malformed task input is an InvalidStepInput, also compensated.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from shop import clients, observability
+from shop import clients, engines, observability
 from shop.http import describe_validation_error
 from shop.orders import OrderStore
 from shop.payments import BusinessError
@@ -25,6 +26,17 @@ tracer = Tracer(patch_modules=observability.TRACED_MODULES)
 metrics = Metrics()
 
 store = OrderStore(clients.resource("dynamodb").Table(os.environ["STATE_TABLE_NAME"]))
+
+
+@functools.cache
+def states() -> Any:
+    """The Step Functions client, made on first use: only an approval decided before the saga
+    reached it (applied by RequestApproval) calls Step Functions from here."""
+    return clients.client("stepfunctions")
+
+
+# SendTaskSuccess/SendTaskFailure need only the task's token, not the state machine's ARN.
+approver = engines.StepFunctions(states, state_machine_arn="")
 
 Step = Literal[
     "ValidateOrder",
@@ -69,7 +81,7 @@ def run_step(request: StepInput) -> dict[str, Any]:
     if request.step == "RequestApproval":
         if request.task_token is None:
             raise InvalidStepInput("RequestApproval needs the task token")
-        return store.request_approval(order_id, request.task_token)
+        return store.request_approval(order_id, request.task_token, approver)
     if request.step == "ChargePayment":
         return store.charge_payment(order_id)
     if request.step == "ConfirmOrder":

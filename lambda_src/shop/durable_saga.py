@@ -30,7 +30,7 @@ from aws_durable_execution_sdk_python.config import (
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.types import StepContext
 
-from shop.orders import OrderStore
+from shop.orders import Approver, OrderStore
 from shop.payments import TransientError
 
 FORWARD_ATTEMPTS = 4  # the first try and the state machine's 3 retries (MaxAttempts 3)
@@ -78,6 +78,7 @@ def run(
     store: OrderStore,
     order_id: str,
     requires_approval: bool,
+    approver: Approver,
 ) -> dict[str, Any]:
     def step(name: str, action: Callable[[str], dict[str, Any]], config: StepConfig) -> dict[str, Any]:
         def body(_: StepContext) -> dict[str, Any]:
@@ -92,8 +93,9 @@ def run(
 
             def submit(callback_id: str, _: Any) -> None:
                 # The callback id plays the task token's part: stored on the order, sent back
-                # by POST /orders/{id}/approval.
-                store.request_approval(order_id, callback_id)
+                # by POST /orders/{id}/approval; or, the approver having decided already,
+                # answered here with the decision recorded on the order.
+                store.request_approval(order_id, callback_id, approver)
 
             context.wait_for_callback(
                 submit,

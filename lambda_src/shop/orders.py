@@ -6,6 +6,8 @@ its own marker and, finding its work already done, answers as if it had just don
 
 Status: PENDING -> RESERVED [-> AWAITING_APPROVAL -> APPROVED] -> PAID -> CONFIRMED,
 or -> FAILED after compensation (ReleaseInventory, then RefundPayment if charged).
+An approver's decision that comes before the saga asks for it is kept on the order
+(`early_decision`) and applied by the saga when it reaches the approval.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +30,10 @@ STRATEGY = "dynamodb"
 MAX_ORDER_LINES = 50
 # Fixed forever: changing it would give every Idempotency-Key already used a second order id.
 ORDER_ID_NAMESPACE = uuid.UUID("5f0c3c1e-8d7a-4b8e-9a51-2a6f1d0c9e47")
+# An approver's decision meets the saga's request for it in at most a few rounds: each failed
+# conditional write means the other side wrote, and after its write the next read is decisive.
+DECISION_ATTEMPTS = 3
+DEFAULT_REJECTION = "rejected by the approver"
 
 
 def order_id_for(idempotency_key: str) -> str:
@@ -46,6 +52,14 @@ class NotAwaitingApproval(ShopError):
 
     status = 409
     code = "not_awaiting_approval"
+
+
+class Approver(Protocol):
+    """The part of a saga engine (shop.engines) that answers a waiting approval with its token."""
+
+    def approve(self, token: str) -> None: ...
+
+    def reject(self, token: str, reason: str) -> None: ...
 
 
 class OutOfStock(BusinessError):
@@ -324,36 +338,110 @@ class OrderStore:
             ) from None
         return {"status": "RESERVED", "already_done": False}
 
-    def request_approval(self, order_id: str, task_token: str) -> dict[str, Any]:
+    def request_approval(self, order_id: str, task_token: str, approver: Approver) -> dict[str, Any]:
+        """Stores the engine's token on the order, for POST /orders/{id}/approval to send back.
+
+        When the approver decided before the saga got here (decide_approval recorded it as the
+        order's `early_decision`), the token is not stored: the decision is applied at once, the
+        order moved to it and the engine answered with the token it just gave, through `approver`.
+        The two conditional writes on the order serialize the saga and the approver, so exactly
+        one of them sees the other's write, whichever comes first.
+        """
         updated = self._update(
             order_id,
             "#status = :awaiting, task_token = :token",
             {":awaiting": "AWAITING_APPROVAL", ":token": task_token, ":reserved": "RESERVED"},
-            condition="#status IN (:reserved, :awaiting)",
+            condition="#status IN (:reserved, :awaiting) AND attribute_not_exists(early_decision)",
             names={"#status": "status"},
             operation="RequestApproval",
         )
-        if updated is None:
-            raise OrderInvalid(f"order {order_id} cannot wait for approval in its current status")
-        return {"status": "AWAITING_APPROVAL"}
-
-    def decide_approval(self, order_id: str, approve: bool) -> str:
-        """Takes the waiting task token (once) and records the decision; returns the token."""
+        if updated is not None:
+            return {"status": "AWAITING_APPROVAL"}
         order = self.get(order_id)
-        token = order.extra.get("task_token")
-        new_status = "APPROVED" if approve else "REJECTED_BY_APPROVER"
-        updated = self._update(
+        decision = order.extra.get("early_decision")
+        if decision not in ("approve", "reject"):
+            raise OrderInvalid(f"order {order_id} cannot wait for approval in status {order.status}")
+        return self._apply_early_decision(order_id, str(decision), task_token, approver)
+
+    def _apply_early_decision(
+        self, order_id: str, decision: str, task_token: str, approver: Approver
+    ) -> dict[str, Any]:
+        decided = "APPROVED" if decision == "approve" else "REJECTED_BY_APPROVER"
+        # Already `decided`: a redelivered task (a retry gets a new token), which must be answered too.
+        moved = self._update(
             order_id,
             "#status = :decided",
-            {":decided": new_status, ":awaiting": "AWAITING_APPROVAL"},
-            other_clauses="REMOVE task_token",
-            condition="#status = :awaiting AND attribute_exists(task_token)",
+            {
+                ":decided": decided,
+                ":decision": decision,
+                ":reserved": "RESERVED",
+                ":awaiting": "AWAITING_APPROVAL",
+            },
+            condition="#status IN (:reserved, :awaiting, :decided) AND early_decision = :decision",
             names={"#status": "status"},
-            operation="DecideApproval",
+            operation="ApplyEarlyDecision",
         )
-        if updated is None or not token:
-            raise NotAwaitingApproval(f"order {order_id} is {order.status}, not waiting for approval")
-        return str(token)
+        if moved is None:
+            raise OrderInvalid(f"order {order_id} can no longer take its recorded decision")
+        if decision == "approve":
+            approver.approve(task_token)
+        else:
+            approver.reject(task_token, str(moved.get("early_decision_reason") or DEFAULT_REJECTION))
+        return {"status": decided, "early_decision": decision}
+
+    def decide_approval(self, order_id: str, approve: bool, reason: str = "") -> str | None:
+        """The approver's decision, taken once. Returns the task token to send back, or None
+        when the decision was recorded for the saga to apply.
+
+        Waiting (AWAITING_APPROVAL with a token): takes the token, and the caller answers the
+        engine with it. Not waiting yet (PENDING or RESERVED, an order that needs approval):
+        records the decision on the order; request_approval applies it when the saga gets there.
+        The saga may store its token between the read and the write: the record's condition then
+        fails and the next attempt finds the token.
+        """
+        decision = "approve" if approve else "reject"
+        decided = "APPROVED" if approve else "REJECTED_BY_APPROVER"
+        for _ in range(DECISION_ATTEMPTS):
+            order = self.get(order_id)
+            token = order.extra.get("task_token")
+            if order.status == "AWAITING_APPROVAL" and token:
+                taken = self._update(
+                    order_id,
+                    "#status = :decided",
+                    {":decided": decided, ":awaiting": "AWAITING_APPROVAL", ":token": token},
+                    other_clauses="REMOVE task_token",
+                    condition="#status = :awaiting AND task_token = :token",
+                    names={"#status": "status"},
+                    operation="DecideApproval",
+                )
+                if taken is not None:
+                    return str(token)
+                continue  # another decision took it: the next read says so
+            if "early_decision" in order.extra:
+                raise NotAwaitingApproval(
+                    f"order {order_id} already has a decision ({order.extra['early_decision']}),"
+                    " which the saga applies when it reaches the approval"
+                )
+            if not order.requires_approval or order.status not in ("PENDING", "RESERVED"):
+                break
+            recorded = self._update(
+                order_id,
+                "early_decision = :decision, early_decision_reason = :reason",
+                {
+                    ":decision": decision,
+                    ":reason": (reason or DEFAULT_REJECTION) if not approve else reason,
+                    ":pending": "PENDING",
+                    ":reserved": "RESERVED",
+                    ":required": True,
+                },
+                condition="#status IN (:pending, :reserved) AND requires_approval = :required"
+                " AND attribute_not_exists(early_decision)",
+                names={"#status": "status"},
+                operation="RecordEarlyDecision",
+            )
+            if recorded is not None:
+                return None
+        raise NotAwaitingApproval(f"order {order_id} is {order.status}, not waiting for approval")
 
     def charge_payment(self, order_id: str) -> dict[str, Any]:
         order = self.get(order_id)

@@ -168,6 +168,26 @@ def test_large_orders_wait_for_approval(twin, decision: str, final: str, stock_a
     assert twin.product_stock(sku) == stock_after
 
 
+@pytest.mark.parametrize(
+    ("decision", "final", "stock_after"), [("approve", "CONFIRMED", 0), ("reject", "FAILED", 2)]
+)
+def test_an_approval_sent_right_after_the_order_is_applied(
+    twin, decision: str, final: str, stock_after: int
+) -> None:
+    """The README's Try it lines pasted at once: the approval, sent with no wait, usually comes
+    before the saga reaches WaitForApproval; it is recorded, and the saga applies it there."""
+    sku = make_product(twin, stock=2, price=60_000)
+    order_id = place(twin, make_cart(twin, {sku: 2})).json["order_id"]
+    decided = twin.request("POST", f"/orders/{order_id}/approval", json_body={"decision": decision})
+    assert (decided.status, decided.json) == (202, {"order_id": order_id, "decision": decision})
+    order = wait_for(twin, order_id)
+    assert order["status"] == final, order
+    assert "WaitForApproval" in order["history"]
+    assert twin.product_stock(sku) == stock_after
+    if decision == "reject":
+        assert "ApprovalRejected" in order["failure_cause"]
+
+
 @pytest.fixture
 def executions(twin, engine: str):
     return lambda: len(execution_names(twin, engine))

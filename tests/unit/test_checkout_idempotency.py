@@ -129,6 +129,39 @@ def test_different_keys_still_place_different_orders(checkout: Checkout) -> None
     assert len(checkout.executions()) == 2
 
 
+def test_an_approval_before_the_saga_waits_is_recorded_and_answered_202_once() -> None:
+    """POST .../approval right after POST /orders: the saga (here a placeholder machine that never
+    runs) has not stored a token; the decision is kept on the order, and the engine is not called."""
+    from botocore.stub import Stubber
+
+    with shop_with_a_cart(APPROVAL_THRESHOLD_CENTS="500") as (table, machine_arn):
+        module = fresh_import("handlers.checkout")
+        checkout = Checkout(module.handler, table, machine_arn)
+        status, placed = checkout.post("early-approval-01")
+        assert status == 202 and placed["requires_approval"], placed
+        order_id = placed["order_id"]
+
+        def approve() -> tuple[int, dict[str, Any]]:
+            event = http_api_event(
+                "POST",
+                f"/orders/{order_id}/approval",
+                "POST /orders/{order_id}/approval",
+                {"order_id": order_id},
+                json.dumps({"decision": "approve"}),
+                {},
+            )
+            response = checkout.handler(event, FakeContext())
+            return response["statusCode"], json.loads(response["body"])
+
+        with Stubber(module.states) as stubber:  # no responses: any engine call fails the test
+            assert approve() == (202, {"order_id": order_id, "decision": "approve"})
+            second_status, second = approve()
+            stubber.assert_no_pending_responses()
+        assert (second_status, second["error"]) == (409, "not_awaiting_approval")
+        [order] = checkout.items("ORDER#")
+        assert (order["status"], order["early_decision"]) == ("PENDING", "approve")
+
+
 # --- the durable engine: Lambda's durable-execution API, which moto lacks, stubbed ---------
 
 DURABLE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:checkout-durable:1/durable-execution/{}/run-1"

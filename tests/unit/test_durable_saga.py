@@ -180,6 +180,51 @@ def test_large_orders_wait_for_approval(shop: Shop, decision: str, final: str, s
         assert "ApprovalRejected" in (order.failure_cause or "")
 
 
+@dataclass
+class RunnerApprover:
+    """The durable engine's answers, sent to the SDK's local runner (moto has no durable API)."""
+
+    runner: DurableFunctionTestRunner
+    answers: list[str]
+
+    def approve(self, token: str) -> None:
+        self.answers.append(token)
+        self.runner.send_callback_success(token, json.dumps({"approved": True}).encode())
+
+    def reject(self, token: str, reason: str) -> None:
+        self.answers.append(token)
+        self.runner.send_callback_failure(token, ErrorObject(reason, "ApprovalRejected", None, None))
+
+
+@pytest.mark.parametrize(
+    ("decision", "final", "stock_after"), [("approve", "CONFIRMED", 4), ("reject", "FAILED", 5)]
+)
+def test_a_decision_before_the_saga_waits_is_applied_when_it_gets_there(
+    shop: Shop, decision: str, final: str, stock_after: int
+) -> None:
+    sku = shop.product(stock=5)
+    order_id = shop.order(sku, approval=True)
+    # The approver decides while the order is still PENDING: recorded, no callback yet.
+    assert shop.store.decide_approval(order_id, approve=decision == "approve", reason="too big") is None
+    with shop.runner() as runner:
+        approver = RunnerApprover(runner, [])
+        shop.module.approver = approver
+        arn = runner.run_async(
+            input=json.dumps({"order_id": order_id, "requires_approval": True}),
+            execution_name=order_id,
+            execution_timeout=60,
+        )
+        result = runner.wait_for_result(arn, timeout=60)
+    order = shop.store.get(order_id)
+    assert (order.status, status(result)) == (final, "SUCCEEDED" if decision == "approve" else "FAILED")
+    assert len(approver.answers) == 1, "the submitter answered its own callback, once"
+    assert "WaitForApproval" in names(result)
+    assert shop.stock(sku) == stock_after
+    if decision == "reject":
+        assert order.failure_cause == "ApprovalRejected: too big"
+        assert "ReleaseInventory" in names(result)
+
+
 def test_replay_does_not_run_checkpointed_steps_again(shop: Shop) -> None:
     """A transient charge failure ends the invocation; the next one replays from the start,
     and the reservation (already checkpointed) comes from its checkpoint, not from DynamoDB."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from moto import mock_aws
@@ -23,10 +24,28 @@ def stores() -> Iterator[tuple[OrderStore, ProductStore]]:
 
 
 def new_order(
-    orders: OrderStore, products: ProductStore, stock: int = 3, quantity: int = 2, token: str = "tok_ok"
+    orders: OrderStore,
+    products: ProductStore,
+    stock: int = 3,
+    quantity: int = 2,
+    token: str = "tok_ok",
+    requires_approval: bool = False,
 ):
     products.put("SKU-1", "Mug", 500, stock, 0)
-    return orders.create({"SKU-1": quantity}, 500 * quantity, token, requires_approval=False)
+    return orders.create({"SKU-1": quantity}, 500 * quantity, token, requires_approval=requires_approval)
+
+
+@dataclass
+class RecordingApprover:
+    """An engine's approval answers, recorded instead of sent."""
+
+    answers: list[tuple[str, ...]] = field(default_factory=list)
+
+    def approve(self, token: str) -> None:
+        self.answers.append(("approve", token))
+
+    def reject(self, token: str, reason: str) -> None:
+        self.answers.append(("reject", token, reason))
 
 
 def test_duplicate_reservation_decrements_once(stores) -> None:
@@ -92,7 +111,7 @@ def test_approval_decision_is_taken_once(stores) -> None:
     orders, products = stores
     order = new_order(orders, products)
     orders.reserve_inventory(order.order_id)
-    orders.request_approval(order.order_id, "token-1")
+    orders.request_approval(order.order_id, "token-1", RecordingApprover())
     assert orders.decide_approval(order.order_id, approve=True) == "token-1"
     with pytest.raises(NotAwaitingApproval):
         orders.decide_approval(order.order_id, approve=False)
@@ -134,3 +153,113 @@ def test_a_confirmed_order_is_never_compensated(stores) -> None:
     assert orders.refund(order.order_id) == {"refunded": False}
     assert products.find("SKU-1").stock == 1
     assert orders.get(order.order_id).status == "CONFIRMED"
+
+
+# --- an approval that comes before the saga reaches WaitForApproval ---------------------------
+
+
+def test_an_early_approval_is_recorded_then_applied_when_the_saga_asks(stores) -> None:
+    orders, products = stores
+    order = new_order(orders, products, requires_approval=True)
+    approver = RecordingApprover()
+    assert orders.decide_approval(order.order_id, approve=True) is None, "recorded, no token yet"
+    recorded = orders.get(order.order_id)
+    assert (recorded.status, recorded.extra["early_decision"]) == ("PENDING", "approve")
+
+    orders.reserve_inventory(order.order_id)
+    assert orders.request_approval(order.order_id, "token-1", approver)["status"] == "APPROVED"
+    assert approver.answers == [("approve", "token-1")], "the engine is answered with the token it gave"
+    applied = orders.get(order.order_id)
+    assert applied.status == "APPROVED" and "task_token" not in applied.extra
+    assert orders.charge_payment(order.order_id)["status"] == "PAID", "the saga goes on from APPROVED"
+
+
+def test_an_early_rejection_is_sent_with_its_reason_and_the_order_can_be_compensated(stores) -> None:
+    orders, products = stores
+    order = new_order(orders, products, requires_approval=True)
+    orders.reserve_inventory(order.order_id)
+    assert orders.decide_approval(order.order_id, approve=False, reason="too big") is None
+    approver = RecordingApprover()
+    orders.request_approval(order.order_id, "token-1", approver)
+    assert approver.answers == [("reject", "token-1", "too big")]
+    assert orders.get(order.order_id).status == "REJECTED_BY_APPROVER"
+    assert orders.release_inventory(order.order_id) == {"released": True, "charged": False}
+    assert orders.mark_failed(order.order_id, "ApprovalRejected: too big")["status"] == "FAILED"
+    assert products.find("SKU-1").stock == 3
+
+
+def test_a_second_early_decision_is_refused(stores) -> None:
+    orders, products = stores
+    order = new_order(orders, products, requires_approval=True)
+    orders.decide_approval(order.order_id, approve=True)
+    with pytest.raises(NotAwaitingApproval, match="already has a decision"):
+        orders.decide_approval(order.order_id, approve=False)
+    assert orders.get(order.order_id).extra["early_decision"] == "approve", "the first decision stands"
+
+
+def test_an_early_decision_needs_an_order_that_needs_approval_and_is_not_past_it(stores) -> None:
+    orders, products = stores
+    no_approval = new_order(orders, products)
+    with pytest.raises(NotAwaitingApproval):
+        orders.decide_approval(no_approval.order_id, approve=True)
+    failed = orders.create({"SKU-1": 1}, 500, "tok_ok", requires_approval=True)
+    orders.mark_failed(failed.order_id, "OutOfStock: none left")
+    with pytest.raises(NotAwaitingApproval):
+        orders.decide_approval(failed.order_id, approve=True)
+    assert all("early_decision" not in orders.get(o.order_id).extra for o in (no_approval, failed))
+
+
+def test_a_redelivered_request_after_an_applied_decision_answers_its_new_token(stores) -> None:
+    """A retried RequestApproval task carries a new token; the engine waits on that one."""
+    orders, products = stores
+    order = new_order(orders, products, requires_approval=True)
+    orders.reserve_inventory(order.order_id)
+    orders.decide_approval(order.order_id, approve=True)
+    approver = RecordingApprover()
+    orders.request_approval(order.order_id, "token-1", approver)
+    orders.request_approval(order.order_id, "token-2", approver)
+    assert approver.answers == [("approve", "token-1"), ("approve", "token-2")]
+
+
+def test_a_decision_that_loses_the_race_to_the_saga_takes_the_token(stores) -> None:
+    """The order is RESERVED when the decision reads it; the saga stores its token before the
+    decision writes: the record's condition fails, and the next attempt takes the token."""
+    orders, products = stores
+    order = new_order(orders, products, requires_approval=True)
+    orders.reserve_inventory(order.order_id)
+    read = orders.get
+    reads: list[str] = []
+
+    def read_then_the_saga_asks(order_id: str):
+        current = read(order_id)
+        reads.append(current.status)
+        if len(reads) == 1:
+            orders.request_approval(order_id, "token-1", RecordingApprover())
+        return current
+
+    orders.get = read_then_the_saga_asks  # type: ignore[method-assign]
+    assert orders.decide_approval(order.order_id, approve=True) == "token-1"
+    assert reads == ["RESERVED", "AWAITING_APPROVAL"]
+    orders.get = read  # type: ignore[method-assign]
+    decided = orders.get(order.order_id)
+    assert decided.status == "APPROVED" and "early_decision" not in decided.extra
+
+
+def test_the_request_approval_step_answers_step_functions_for_an_early_decision() -> None:
+    from botocore.stub import Stubber
+
+    os.environ.setdefault("STATE_TABLE_NAME", "unit-orders-state")
+    with mock_aws():
+        create_state_table(os.environ["STATE_TABLE_NAME"])
+        steps = fresh_import("handlers.order_steps")
+        ProductStore(steps.store._table).put("SKU-1", "Mug", 500, 3, 0)
+        order = steps.store.create({"SKU-1": 1}, 500, "tok_ok", requires_approval=True)
+        steps.store.reserve_inventory(order.order_id)
+        steps.store.decide_approval(order.order_id, approve=True)
+        with Stubber(steps.states()) as stubber:
+            stubber.add_response(
+                "send_task_success", {}, {"taskToken": "token-1", "output": json.dumps({"approved": True})}
+            )
+            event = {"step": "RequestApproval", "order_id": order.order_id, "task_token": "token-1"}
+            assert steps.handler(event, FakeContext())["status"] == "APPROVED"
+            stubber.assert_no_pending_responses()
