@@ -1,10 +1,16 @@
 """dev, staging and prod, each applied as it is into one fresh twin (issue 17): their own values
 and region, with only the provider's endpoints and credentials and the backend overridden, so
-every rule the twin enforces meets the values a user's first `terraform apply` would send."""
+every rule the twin enforces meets the values a user's first `terraform apply` would send.
+
+The three applies run at once against one moto server, as three accounts' first applies would
+run side by side: each has its own state and names (shop-<env>-...), and terraform spends most
+of an apply waiting on the provider's propagation checks, not on the CPU."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -20,25 +26,43 @@ pytestmark = [pytest.mark.twin, pytest.mark.apply]
 
 
 @pytest.fixture(scope="module")
-def empty_twin(tmp_path_factory: pytest.TempPathFactory):
+def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with LocalTwin.start(tmp_path_factory.mktemp("environments"), with_redis=False, provision=False) as twin:
-        yield twin
+        with ThreadPoolExecutor(len(ENVIRONMENTS)) as pool:
+            futures = {
+                environment: pool.submit(
+                    apply_stack, twin.build_dir / environment, twin.endpoint_url, None, environment
+                )
+                for environment in ENVIRONMENTS
+            }
+            results = {environment: future.result() for environment, future in futures.items()}
+        tables = {}
+        for environment in ENVIRONMENTS:
+            region = unquote(
+                parse_file(REPO_ROOT / "environments" / environment / "terraform.tfvars")["region"]
+            )
+            tables[environment] = boto3.client(
+                "dynamodb",
+                endpoint_url=twin.endpoint_url,
+                region_name=region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            ).list_tables()["TableNames"]
+        yield {"results": results, "tables": tables}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_each_environment_applies_into_the_twin_as_it_is(empty_twin: LocalTwin, environment: str) -> None:
-    outputs, timings = apply_stack(
-        empty_twin.build_dir / environment, empty_twin.endpoint_url, None, environment
-    )
+def test_each_environment_applies_into_the_twin_as_it_is(applied: dict[str, Any], environment: str) -> None:
+    outputs, timings = applied["results"][environment]
     assert timings.resources > 100
-    # Applied in the environment's own region, not the twin's: its table is there and only there.
-    region = unquote(parse_file(REPO_ROOT / "environments" / environment / "terraform.tfvars")["region"])
-    tables = boto3.client(
-        "dynamodb",
-        endpoint_url=empty_twin.endpoint_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).list_tables()["TableNames"]
-    assert outputs.table_name in tables
+    # Applied in the environment's own region, not the twin's: its table is there.
+    assert outputs.table_name in applied["tables"][environment]
     assert outputs.table_name.endswith(f"-{environment}-state")
+
+
+def test_staging_has_its_fault_injection_templates_and_the_others_none(applied: dict[str, Any]) -> None:
+    templates = {
+        env: applied["results"][env][0].values.get("fault_injection_templates") for env in ENVIRONMENTS
+    }
+    assert set(templates["staging"]) >= {"lambda_invocation_error", "lambda_invocation_add_delay"}
+    assert templates["dev"] == {} and templates["prod"] == {}
