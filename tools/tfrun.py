@@ -364,7 +364,8 @@ class ApplyProgress:
             changes = message["changes"]
             self.planned = changes.get("add", 0) + changes.get("change", 0) + changes.get("remove", 0)
             self._emit(force=True)
-        elif kind == "apply_complete":
+        elif kind == "apply_complete" and message.get("hook", {}).get("action") != "read":
+            # Data sources are read (action "read") before the plan is summed up: not a planned change.
             self.done += 1
             self._emit()
         elif kind == "diagnostic" and message.get("@level") == "error":
