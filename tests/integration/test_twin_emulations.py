@@ -19,11 +19,12 @@ from botocore.exceptions import ClientError
 
 from tests.apply.support import start_twin_server
 from tools.stack import client_factory
+from tools.tfrun import TWIN_REGION
 
 pytestmark = pytest.mark.twin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
+REGION = TWIN_REGION  # the region the twin server serves
 ACCOUNT = "123456789012"
 TRUST = {
     "Version": "2012-10-17",

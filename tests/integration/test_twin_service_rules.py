@@ -20,10 +20,11 @@ from botocore.exceptions import ClientError
 from local_twin.service_rules import CONCURRENCY_QUOTA_VARIABLE, UNRESERVED_BELOW_MINIMUM
 from tests.apply.support import start_twin_server
 from tools.stack import client_factory
+from tools.tfrun import TWIN_REGION
 
 pytestmark = pytest.mark.twin
 
-REGION = "us-east-1"
+REGION = TWIN_REGION  # the region the twin server serves
 QUOTA = 150
 TRUST = {
     "Version": "2012-10-17",
