@@ -54,12 +54,14 @@ output "cache" {
 }
 
 output "observability" {
-  description = "The dashboard's name, every alarm's name, the topic they notify (null without subscribers), and the id of the saved query of one order's state transitions."
+  description = "The dashboard's name, every alarm's name, the topic they notify (null without subscribers), and the ids of the saved queries of one order's state transitions and of the saga's time per state."
   value = {
     dashboard_name      = module.observability.dashboard_name
     alarm_names         = sort(keys(module.observability.alarm_arns))
     alarm_topic_arn     = module.observability.alarm_topic_arn
     query_definition_id = module.observability.query_definition_id
+    # The saga's time and retries per state (docs/observability.md, "Finding the saga's bottleneck").
+    state_durations_query_definition_id = module.observability.state_durations_query_definition_id
   }
 }
 

@@ -23,10 +23,14 @@ def test_the_stack_applied_the_dashboard_alarms_and_saved_query(twin) -> None:
     alarms = twin.client("cloudwatch").describe_alarms(AlarmNames=observed["alarm_names"])["MetricAlarms"]
     assert len(alarms) == len(observed["alarm_names"]) >= 3 * len(twin.outputs.function_names)
     assert observed["alarm_topic_arn"] is None  # the twin notifies no one
-    (query,) = twin.client("logs").describe_query_definitions(
+    saved = twin.client("logs").describe_query_definitions(
         queryDefinitionNamePrefix=f"{observed['dashboard_name']}/"
     )["queryDefinitions"]
-    assert query["queryDefinitionId"] == observed["query_definition_id"]
+    # One order's state transitions, and the saga's time and retries per state.
+    assert {query["queryDefinitionId"] for query in saved} == {
+        observed["query_definition_id"],
+        observed["state_durations_query_definition_id"],
+    }
 
 
 def test_dashboard_figures_from_the_catalogs_emf(twin) -> None:
