@@ -90,6 +90,24 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTwin]:
         role = running.client("iam").create_role(
             RoleName=FUNCTION, AssumeRolePolicyDocument=json.dumps(trust)
         )
+        # The probe counts its attempts in a table of its own: its role must allow it, as in AWS
+        # (the twin evaluates every call a function makes against its role).
+        running.client("iam").put_role_policy(
+            RoleName=FUNCTION,
+            PolicyName="count-attempts",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "dynamodb:UpdateItem",
+                            "Resource": f"arn:aws:dynamodb:*:*:table/{ATTEMPTS_TABLE}",
+                        }
+                    ],
+                }
+            ),
+        )
         running.client("dynamodb").create_table(
             TableName=ATTEMPTS_TABLE,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
