@@ -769,10 +769,18 @@ def test_observability_complete(target, pipeline, observability_complete) -> Non
         alarm["AlarmActions"] == [topic_arn] and alarm["OKActions"] == [topic_arn]
         for alarm in alarms.values()
     )
-    (definition,) = target.client("logs").describe_query_definitions(
-        queryDefinitionNamePrefix="example-observability-complete/"
-    )["queryDefinitions"]
-    assert definition["queryDefinitionId"] == output(observability_complete, "query_definition_id")
+    saved = {
+        query["queryDefinitionId"]: query
+        for query in target.client("logs").describe_query_definitions(
+            queryDefinitionNamePrefix="example-observability-complete/"
+        )["queryDefinitions"]
+    }
+    # One order's state transitions, and the saga's time and retries per state.
+    assert set(saved) == {
+        output(observability_complete, "query_definition_id"),
+        output(observability_complete, "state_durations_query_definition_id"),
+    }
+    definition = saved[output(observability_complete, "query_definition_id")]
     assert definition["logGroupNames"] == ["/aws/vendedlogs/states/example-observability-checkout"]
     assert "details.name as state" in definition["queryString"]
     assert_replans_clean(pipeline, "observability_complete")

@@ -96,3 +96,8 @@ output "query_definition_id" {
   description = "The saved Logs Insights query of one execution's state transitions."
   value       = module.observability.query_definition_id
 }
+
+output "state_durations_query_definition_id" {
+  description = "The saved Logs Insights query of the saga's time and retries per state."
+  value       = module.observability.state_durations_query_definition_id
+}
