@@ -173,19 +173,21 @@ class LocalTwin(StackReader):
             self.server.stop()
 
     # ---- clients ---------------------------------------------------------------------------
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
+    def client(self, service: str, *, retried: bool = True) -> Any:
+        """A client of the twin. `retried=False`: one attempt only, as a caller that must not
+        repeat a request (API Gateway's Lambda integration) makes it."""
+        key = service if retried else f"{service} once"
+        if key not in self._clients:
+            retries = {"mode": "standard", "max_attempts": 2} if retried else {"total_max_attempts": 1}
+            self._clients[key] = boto3.client(
                 service,
                 endpoint_url=self.endpoint_url,
                 region_name=REGION,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
-                config=Config(
-                    retries={"mode": "standard", "max_attempts": 2}, read_timeout=120, max_pool_connections=64
-                ),
+                config=Config(retries=retries, read_timeout=120, max_pool_connections=64),
             )
-        return self._clients[service]
+        return self._clients[key]
 
     @property
     def faults(self) -> FaultClient:
@@ -199,11 +201,18 @@ class LocalTwin(StackReader):
         return self.stack
 
     # ---- invoking ------------------------------------------------------------------------
-    def invoke(self, key: str, event: Any) -> tuple[Any, str | None]:
-        response = self.client("lambda").invoke(
+    def invoke(self, key: str, event: Any, *, retried: bool = True) -> tuple[Any, str | None]:
+        response = self.client("lambda", retried=retried).invoke(
             FunctionName=self.function_name(key), Payload=json.dumps(event).encode()
         )
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
+
+    def _integration_invoke(self, key: str, event: Any) -> tuple[Any, str | None]:
+        """API Gateway's Lambda proxy integration: one synchronous Invoke, never retried. A retry
+        would run a POST twice (the second one meets the first's idempotency record, in progress,
+        and answers 409); when the Invoke fails, an HTTP API answers 500 instead.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html"""
+        return self.invoke(key, event, retried=False)
 
     @property
     def gateway(self) -> ApiGateway:
@@ -226,7 +235,7 @@ class LocalTwin(StackReader):
                         return None
 
                 throttle = ApiThrottle(read_stage, account_limits(REGION))
-                self._gateway = ApiGateway(self.outputs.routes, self.invoke, throttle)
+                self._gateway = ApiGateway(self.outputs.routes, self._integration_invoke, throttle)
             return self._gateway
 
     def request(

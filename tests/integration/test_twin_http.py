@@ -305,3 +305,17 @@ def test_the_applied_stage_throttles_the_server_and_twin_request_alike(
     finally:
         recreate(applied.get("RouteSettings", {}))
     assert twin.request("GET", "/carts/throttled-other").status == 200
+
+
+def test_a_failed_invoke_is_a_500_and_is_not_retried(api: TwinHttpServer, twin: Any) -> None:
+    """API Gateway invokes a Lambda proxy integration once: a failed Invoke answers 500, and the
+    function does not run a second time (a retried POST /orders met its own idempotency record,
+    in progress, and answered 409 duplicate_in_progress on a key's first request)."""
+    with twin.faults.injected(
+        {"kind": "error", "service": "lambda", "operation": "Invoke", "code": "ServiceException", "count": 1}
+    ) as (rule,):
+        response = twin.request("PUT", "/carts/invoke-failed", json_body={"items": {"SKU-1": 1}})
+        assert (response.status, response.body) == (500, {"message": "Internal Server Error"})
+        assert twin.faults.fired(rule["id"]) == 1
+    # Not retried: the cart was never written, and the next request reaches the function.
+    assert twin.request("GET", "/carts/invoke-failed").status == 404
