@@ -644,8 +644,8 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
         f"/products/{sku}",
         json_body={"name": "Bench item", "price_cents": 500, "stock": 50, "version": 0},
     )
-    placed, body, _ = order_cart(twin, sku)
-    order, cart_id = placed.json, body["cart_id"]
+    ordered = order_cart(twin, sku)
+    order, cart_id = ordered.response.json, ordered.body["cart_id"]
 
     def http(method: str, path: str) -> Any:
         route_key, _, parameters = match_route(twin.outputs.routes, method, path)  # type: ignore[misc]

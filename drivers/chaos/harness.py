@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drivers import metrics
+from drivers import client, metrics
 from drivers.target import Target
 from tools.stack import HttpResponse, every
 
@@ -77,16 +77,14 @@ class Observed:
 def until_answered(
     observed: Observed, target: Target, method: str, path: str, give_up_at: float, **kwargs: Any
 ) -> HttpResponse:
-    """A well-behaved client: a 5xx, 429 or an in-progress 409 is sent again (same body, same
-    Idempotency-Key) after a pause, until it is answered or the client gives up."""
-    while True:
-        response = observed.request(target, method, path, **kwargs)
-        in_progress = response.status == 409 and (response.body or {}).get("error") == "duplicate_in_progress"
-        if response.status < 500 and response.status != 429 and not in_progress:
-            return response
-        if time.monotonic() > give_up_at:
-            return response
-        time.sleep(RETRY_PAUSE_SECONDS)
+    """A well-behaved client (drivers/client.py), every answer observed; through a fault it
+    retries at a steady pace, so that the error budget is measured over the whole fault."""
+    return client.until_answered(
+        lambda: observed.request(target, method, path, **kwargs),
+        give_up_at,
+        first_pause=RETRY_PAUSE_SECONDS,
+        max_pause=RETRY_PAUSE_SECONDS,
+    ).response
 
 
 @dataclass

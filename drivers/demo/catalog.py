@@ -313,7 +313,7 @@ def stock_visible_after_reservation_ms(twin: LocalTwin) -> list[float]:
     visible: list[float] = []
     orders: list[str] = []
     for sku in skus:
-        placed, _, _ = order_cart(twin, sku)
+        placed = order_cart(twin, sku).response
         if placed.status != 202:
             raise RuntimeError(f"placing an order for {sku}: {placed.describe()}")
         orders.append(placed.json["order_id"])

@@ -19,7 +19,7 @@ from typing import Any
 from shop import engines
 from shop.engines import Durable, Engine, StepFunctions
 
-from drivers import metrics, pricing, saga_analysis
+from drivers import client, metrics, pricing, saga_analysis
 from drivers.target import Target
 from tools.stack import HttpResponse
 
@@ -75,6 +75,7 @@ class Placed:
     billed_units: int = 0  # Step Functions: state transitions; durable: durable operations
     lambda_requests: int = 0  # the invocations the engine made: order-steps tasks, or replays
     bytes_written: int = 0  # durable checkpoints' payloads (billed per GB written and retained)
+    resent: int = 0  # requests sent again after a 5xx, 429 or in-progress 409 (drivers/client.py)
     execution_arn: str = ""
     events: list[dict[str, Any]] = field(
         default_factory=list
@@ -165,26 +166,40 @@ def _plan(target: Target) -> list[tuple[Path, str, int]]:
 RETRIES_PER_ORDER = 1  # every order is POSTed again with the same Idempotency-Key, as a client retry would
 
 
-def order_cart(
-    target: Target, sku: str, quantity: int = 1, payment_token: str = "tok_ok"
-) -> tuple[HttpResponse, dict[str, Any], dict[str, str]]:
-    """A new cart holding one line, ordered through the HTTP API with a new Idempotency-Key.
-    Returns the response, and the body and headers to send again for a client retry."""
+@dataclass
+class Ordered:
+    response: HttpResponse  # the answer the client settled on
+    body: dict[str, Any]  # what to send again for a client retry
+    headers: dict[str, str]
+    retries: int  # how often the first POST was sent again (a 5xx, 429 or in-progress 409)
+
+
+def order_cart(target: Target, sku: str, quantity: int = 1, payment_token: str = "tok_ok") -> Ordered:
+    """A new cart holding one line, ordered through the HTTP API with a new Idempotency-Key, as a
+    well-behaved client does (drivers/client.py)."""
     cart_id = f"chk-{uuid.uuid4().hex[:10]}"
-    target.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: quantity}})
+    client.until_answered(
+        lambda: target.request("PUT", f"/carts/{cart_id}", json_body={"items": {sku: quantity}})
+    )
     body = {"cart_id": cart_id, "payment_token": payment_token}
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    return target.request("POST", "/orders", json_body=body, headers=key), body, key
+    answered = client.until_answered(lambda: target.request("POST", "/orders", json_body=body, headers=key))
+    return Ordered(answered.response, body, key, answered.retries)
 
 
 def _place(target: Target, path: Path, sku: str, quantity: int) -> Placed:
-    response, body, key = order_cart(target, sku, quantity, path.payment_token)
-    if response.status != 202:
-        raise RuntimeError(f"order for path {path.name} refused: {response.describe()}")
-    placed = Placed(path.name, response.json["order_id"], sku, quantity, path.decision)
+    ordered = order_cart(target, sku, quantity, path.payment_token)
+    if ordered.response.status != 202:
+        raise RuntimeError(f"order for path {path.name} refused: {ordered.response.describe()}")
+    placed = Placed(path.name, ordered.response.json["order_id"], sku, quantity, path.decision)
+    placed.resent = ordered.retries
     for _ in range(RETRIES_PER_ORDER):
-        retry = target.request("POST", "/orders", json_body=body, headers=key)
-        placed.retry_order_ids.append(retry.json.get("order_id") if retry.status == 202 else None)
+        retry = client.until_answered(
+            lambda: target.request("POST", "/orders", json_body=ordered.body, headers=ordered.headers)
+        )
+        placed.resent += retry.retries
+        answer = retry.response
+        placed.retry_order_ids.append(answer.json.get("order_id") if answer.status == 202 else None)
     return placed
 
 
@@ -201,7 +216,11 @@ def _settle(target: Target, order: Placed) -> Placed:
     state: dict[str, Any] = {}
 
     def read() -> dict[str, Any]:
-        state.update(target.request("GET", f"/orders/{order.order_id}").json)
+        answered = client.until_answered(lambda: target.request("GET", f"/orders/{order.order_id}"))
+        order.resent += answered.retries
+        if answered.response.status != 200:
+            raise RuntimeError(f"reading order {order.order_id}: {answered.response.describe()}")
+        state.update(answered.response.json)
         return state
 
     if order.decision:
@@ -211,9 +230,12 @@ def _settle(target: Target, order: Placed) -> Placed:
             lambda: str(state),
         )
         if state["status"] == "AWAITING_APPROVAL":
-            target.request(
-                "POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision}
+            decided = client.until_answered(
+                lambda: target.request(
+                    "POST", f"/orders/{order.order_id}/approval", json_body={"decision": order.decision}
+                )
             )
+            order.resent += decided.retries
     _until(lambda: read()["execution_status"] in TERMINAL, lambda: str(state))
     order.status, order.execution_status, order.history, order.engine = (
         state["status"],
@@ -383,6 +405,7 @@ def run_engine(target: Target, engine: str) -> tuple[dict[str, Any], saga_analys
         f"{prefix}.cost_per_1k_orders_usd": round(1_000 * per_order_usd, 4),
         f"{prefix}.workflows_started": int(sum(metrics.select(checkout_points, "WorkflowStarted"))),
         f"{prefix}.client_retries": sum(len(o.retry_order_ids) for o in settled),
+        f"{prefix}.requests_resent": sum(o.resent for o in settled),
         f"{prefix}.idempotent_replays": int(sum(metrics.select(checkout_points, "IdempotentReplay"))),
         f"{prefix}.duplicate_executions": len(started_here) - len(ours),
         f"{prefix}.retries_answered_with_the_same_order": sum(
