@@ -134,7 +134,9 @@ def run_against(
 
 def finish(out_dir: Path, results: dict[str, Any], shape: mix.Shape) -> int:
     seconds = results.pop("_seconds", [])
-    path = report.write(out_dir, results, seconds, shape)
+    states_table = results.pop("_states_table", [])
+    path = report.write(out_dir, results, seconds, shape, states_table)
+    print("\n".join(states_table))
     for key in report.INVARIANTS:
         print(f"  {key:<36} {results.get(key)}")
     for key in (

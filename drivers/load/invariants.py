@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.demo.checkout import TERMINAL
+from drivers.demo.checkout import TERMINAL, analysis_keys, saga_engine, state_table
 from drivers.load import mix
 from drivers.load.ledger import Ledger
+from drivers.saga_analysis import analyse_histories
 from drivers.target import Target
 
 SEED_CLIENTS = 8
@@ -131,7 +132,28 @@ def settle(target: Target, order: dict[str, Any], timeout: float = 300) -> dict[
         "order_id": order_id,
         "status": state.get("status"),
         "execution_status": state.get("execution_status") if settled else "UNSETTLED",
+        "execution_arn": state.get("execution_arn"),
+        "engine": state.get("engine"),
     }
+
+
+def saga_states(target: Target, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """The demo's per-state analysis (drivers/saga_analysis.py) over the run's ended sagas, read
+    from each execution's own history: the demo's table (under `_states_table`, for the report), and
+    `load.checkout[.durable]` keys (`...states.<State>.ms.p99`, `...bottleneck.p99`)."""
+    ended = [order for order in orders if order["execution_status"] in TERMINAL and order["execution_arn"]]
+    keys: dict[str, Any] = {}
+    analyses = {}
+    for engine in sorted({order["engine"] or "step-functions" for order in ended}):
+        reader = saga_engine(target, engine)
+        arns = [order["execution_arn"] for order in ended if (order["engine"] or "step-functions") == engine]
+        with ThreadPoolExecutor(SEED_CLIENTS) as pool:
+            histories = list(pool.map(reader.history, arns))
+        analyses[engine] = analyse_histories(engine, histories)
+        prefix = "load.checkout.durable" if engine == "durable" else "load.checkout"
+        keys.update(analysis_keys(prefix, analyses[engine]))
+    keys["_states_table"] = state_table(analyses) if analyses else []
+    return keys
 
 
 def check(target: Target, seeded: Seeded, ledger: Ledger, before: dict[str, int]) -> dict[str, Any]:
@@ -169,4 +191,5 @@ def check(target: Target, seeded: Seeded, ledger: Ledger, before: dict[str, int]
         "load.flash.confirmed_units": confirmed[flash],
     }
     results.update({f"load.orders.outcome.{key}": count for key, count in sorted(outcomes.items())})
+    results.update(saga_states(target, orders))
     return results

@@ -99,7 +99,13 @@ def _table(results: dict[str, Any], prefix: str) -> list[str]:
     return lines
 
 
-def write(out_dir: Path, results: dict[str, Any], seconds: list[Second], shape: mix.Shape) -> Path:
+def write(
+    out_dir: Path,
+    results: dict[str, Any],
+    seconds: list[Second],
+    shape: mix.Shape,
+    states_table: list[str] | None = None,
+) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_results(out_dir, results)
     charts = {
@@ -122,6 +128,9 @@ def write(out_dir: Path, results: dict[str, Any], seconds: list[Second], shape: 
     lines += [f"- BROKEN: {item}" for item in broken] or [f"- `{key}` = 0" for key in INVARIANTS]
     lines += ["", "## Per strategy", "", *_table(results, "load.strategy.")]
     lines += ["", "## Per route", "", *_table(results, "load.route.")]
+    if states_table:
+        # The demo's per-state table over the run's sagas (docs/saga.md, "Finding the bottleneck").
+        lines += ["", "## Where the sagas' time went, per state", "", "```", *states_table, "```"]
     errors = {key: value for key, value in results.items() if ".errors_by_status." in key}
     lines += ["", "## Errors by status", ""]
     lines += [f"- `{key}`: {value}" for key, value in errors.items()] or ["- none"]

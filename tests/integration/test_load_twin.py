@@ -51,3 +51,9 @@ def test_short_load_run_reports_every_strategy_and_keeps_the_invariants(twin) ->
     # Every client retry was answered with the first send's order.
     assert written["load.orders.client_retries_same_order"] == written["load.orders.placed"]
     assert written["load.errors"] == 0, {k: v for k, v in written.items() if "errors_by_status" in k}
+    # The demo's per-state analysis over the run's sagas, in the keys and in the report.
+    assert written["load.checkout.states.ValidateOrder.executions"] > 0
+    assert written["load.checkout.bottleneck.p99"] in {
+        key.split(".")[3] for key in written if key.startswith("load.checkout.states.")
+    }
+    assert "## Where the sagas' time went, per state" in (out_dir / "report.md").read_text()
