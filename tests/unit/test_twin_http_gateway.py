@@ -537,7 +537,7 @@ def in_process(tmp_path: Path, functions: Functions, applied: tuple[Any, str]) -
         stack=StackOutputs({"routes": ROUTES, "api_url": api_url}),
     )
     twin._clients["apigatewayv2"] = apigateway
-    twin.invoke = functions.invoke  # type: ignore[method-assign]
+    twin._integration_invoke = functions.invoke  # type: ignore[method-assign]
     return twin
 
 
