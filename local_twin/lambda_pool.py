@@ -193,15 +193,19 @@ class LambdaPool:
         self._work_dir.mkdir(parents=True, exist_ok=True)
         self._pools: dict[str, _FunctionPool] = {}
         self._lock = threading.Lock()
+        self._unpacking: dict[Path, threading.Lock] = {}
 
     def _unpacked(self, root: Path, unpack: Any) -> Path:
-        if not root.exists():
-            staging = root.with_suffix(".tmp" + uuid.uuid4().hex[:6])
-            unpack(staging)
-            try:
+        """`root`, unpacked once: the environments that start together (a burst of cold starts)
+        wait for the first one's copy instead of each extracting and deleting its own. A profile
+        of the server under eight concurrent clients spent two thirds of its time doing that."""
+        with self._lock:
+            once = self._unpacking.setdefault(root, threading.Lock())
+        with once:
+            if not root.exists():
+                staging = root.with_suffix(".tmp" + uuid.uuid4().hex[:6])
+                unpack(staging)
                 staging.rename(root)
-            except OSError:  # another thread unpacked the same code first; either copy will do
-                shutil.rmtree(staging, ignore_errors=True)
         return root
 
     def _task_root(self, spec: FunctionSpec) -> Path:
