@@ -12,13 +12,15 @@ An approver's decision that comes before the saga asks for it is kept on the ord
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from shop import observability, payments
 from shop.carts import CartStore
@@ -146,6 +148,19 @@ def _transient_on_throttling(error: ClientError) -> None:
         "TransactionConflictException",
     ):
         raise TransientError(f"DynamoDB is busy ({code})") from error
+
+
+@contextlib.contextmanager
+def unanswered_calls_are_transient() -> Iterator[None]:
+    """A saga step whose AWS call went unanswered through every attempt of its client (a connect
+    or read timeout, a dropped connection: shop/clients.py) ends in TransientError, which both
+    engines retry with back-off, as they retry a throttle. Left as it is, botocore's error is a
+    business outcome to the saga: a happy order was compensated because DynamoDB was slow. Every
+    step is idempotent per order, so running it again after a write that did land is safe."""
+    try:
+        yield
+    except (SdkConnectionError, HTTPClientError) as error:
+        raise TransientError(f"an AWS call went unanswered ({type(error).__name__}: {error})") from error
 
 
 # Cancellation reasons that say "try again", not "your condition failed": another transaction held

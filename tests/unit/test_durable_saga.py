@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
 from aws_durable_execution_sdk_python_testing import DurableFunctionTestRunner
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 from shop.orders import OrderStore, order_id_for
 from shop.products import ProductStore
@@ -111,6 +112,29 @@ def test_transient_failures_are_retried_then_succeed(shop: Shop) -> None:
     assert order.status == "CONFIRMED"
     assert int(order.extra["payment_attempts"]) == 3, "two transient failures, each retried"
     assert shop.stock(sku) == 4
+
+
+def test_a_step_whose_aws_call_went_unanswered_is_retried_not_compensated(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read timeout through every attempt of the client (a slow DynamoDB) is transient: the
+    step runs again after its back-off, and the happy order is confirmed, not compensated."""
+    sku = shop.product(stock=5)
+    order_id = shop.order(sku)
+    reserve = shop.store.reserve_inventory
+    calls: list[str] = []
+
+    def slow_once(order: str) -> dict[str, Any]:
+        calls.append(order)
+        if len(calls) == 1:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-2.amazonaws.com/")
+        return reserve(order)
+
+    monkeypatch.setattr(shop.store, "reserve_inventory", slow_once)
+    result = shop.run(order_id)
+    assert status(result) == "SUCCEEDED", result.error
+    assert shop.store.get(order_id).status == "CONFIRMED"
+    assert len(calls) == 2 and shop.stock(sku) == 4
 
 
 def test_exhausted_retries_compensate(shop: Shop) -> None:

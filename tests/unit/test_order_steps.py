@@ -6,11 +6,13 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 from shop import payments
-from shop.orders import NotAwaitingApproval, OrderStore, OutOfStock
+from shop.orders import NotAwaitingApproval, OrderStore, OutOfStock, unanswered_calls_are_transient
 from shop.products import ProductStore
 
 from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
@@ -263,3 +265,37 @@ def test_the_request_approval_step_answers_step_functions_for_an_early_decision(
             event = {"step": "RequestApproval", "order_id": order.order_id, "task_token": "token-1"}
             assert steps.handler(event, FakeContext())["status"] == "APPROVED"
             stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "unanswered",
+    [
+        ReadTimeoutError(endpoint_url="https://dynamodb.us-east-2.amazonaws.com/"),
+        ConnectTimeoutError(endpoint_url="https://dynamodb.us-east-2.amazonaws.com/"),
+        EndpointConnectionError(endpoint_url="https://dynamodb.us-east-2.amazonaws.com/"),
+    ],
+)
+def test_a_step_whose_aws_call_went_unanswered_fails_as_transient(
+    unanswered: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state machine retries TransientError by name; botocore's own error name would be
+    caught as a business failure and compensate a happy order."""
+    os.environ.setdefault("STATE_TABLE_NAME", "unit-orders-state")
+    with mock_aws():
+        create_state_table(os.environ["STATE_TABLE_NAME"])
+        steps = fresh_import("handlers.order_steps")
+
+        def unanswered_call(order_id: str) -> dict[str, Any]:
+            raise unanswered
+
+        monkeypatch.setattr(steps.store, "reserve_inventory", unanswered_call)
+        order_id = "5f0c7c2e-4d1b-5a8e-9f3a-2b6c1d0e9a87"
+        with pytest.raises(payments.TransientError, match="went unanswered") as raised:
+            steps.handler({"step": "ReserveInventory", "order_id": order_id}, FakeContext())
+        assert raised.value.__cause__ is unanswered
+
+
+def test_an_aws_refusal_is_not_made_transient() -> None:
+    refused = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
+    with pytest.raises(ClientError), unanswered_calls_are_transient():
+        raise refused
