@@ -204,25 +204,15 @@ def plan_environment_on_twin(environment: str, build_dir: Path) -> dict[str, Any
         tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=work / "tree")
         # The environment's own region and values; tfrun swaps its S3 backend for local state.
         root = tfrun.target_twin(tree / "environments" / environment, twin.endpoint_url, region=None)
-        initialised = tfrun.init(root, backend=True)
-        if initialised.returncode != 0:
-            raise RuntimeError(f"terraform init in {root} failed: {initialised.stderr[-2000:]}")
         # Absolute: terraform reads it from the root, after -chdir.
         package = write_function_zip(work.resolve() / "functions.zip")
         with tempfile.TemporaryDirectory() as scratch:
             plan_file = Path(scratch) / f"{environment}.tfplan"
-            planned = tfrun.terraform(
-                [
-                    "plan",
-                    "-input=false",
-                    "-no-color",
-                    f"-out={plan_file}",
-                    f"-var=function_package_zip={package}",
-                ],
-                root,
-            )
+            planned = tfrun.plan_to_file(root, package, plan_file, backend=True)
             if planned.returncode != 0:
-                raise RuntimeError(f"terraform plan of {environment} failed: {planned.stderr[-3000:]}")
+                raise RuntimeError(
+                    f"terraform init or plan of {environment} failed: {planned.stderr[-3000:]}"
+                )
             shown = tfrun.terraform(["show", "-json", str(plan_file)], root)
         if shown.returncode != 0:
             raise RuntimeError(f"terraform show failed: {shown.stderr[-2000:]}")

@@ -81,22 +81,9 @@ def plan_against(endpoint_url: str, tree_dir: Path) -> int:
     tree = tfrun.sync_tree(tfrun.toolchain().needs_compat, tree=tree_dir)
     root = tfrun.target_twin(tree / "environments" / "twin", endpoint_url)
     (root / "terraform.tfstate").unlink(missing_ok=True)
-    initialised = tfrun.init(root)
-    if initialised.returncode != 0:
-        print(initialised.stdout + initialised.stderr, file=sys.stderr)
-        return initialised.returncode
     package = write_function_zip(tree_dir.parent / "functions.zip")
     with tempfile.TemporaryDirectory() as scratch:
-        planned = tfrun.terraform(
-            [
-                "plan",
-                "-input=false",
-                "-no-color",
-                f"-out={Path(scratch) / 'twin.tfplan'}",
-                f"-var=function_package_zip={package}",
-            ],
-            root,
-        )
+        planned = tfrun.plan_to_file(root, package, Path(scratch) / "twin.tfplan")
     print(planned.stdout, end="")
     print(planned.stderr, end="", file=sys.stderr)
     return planned.returncode

@@ -392,6 +392,27 @@ def init(root: Path, *, backend: bool = False) -> subprocess.CompletedProcess[st
     return terraform(args, root)
 
 
+def plan_to_file(
+    root: Path, package_zip: Path, plan_file: Path, *, backend: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`terraform init`, then `plan -out=plan_file` of a root with the function package: what
+    `make plan ENV=twin` and the idle-cost report both run against an empty twin (the root
+    already pointed at it with `target_twin`). The first command that fails is the one returned."""
+    initialised = init(root, backend=backend)
+    if initialised.returncode != 0:
+        return initialised
+    return terraform(
+        [
+            "plan",
+            "-input=false",
+            "-no-color",
+            f"-out={plan_file}",
+            f"-var=function_package_zip={package_zip}",
+        ],
+        root,
+    )
+
+
 def roots(tree: Path = TREE) -> list[Path]:
     """Every root that validate covers: modules, their examples, the stack, every environment."""
     found: list[Path] = []
