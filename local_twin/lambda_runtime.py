@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.build import PROVIDED_BY_RUNTIME, canonical_name, layer_requirements, remove_runtime_provided
+from tools.packaging import pip_install_command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / "build" / "lambda-runtime"
@@ -187,23 +188,7 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
 
 def _pip_install(target: Path, requirements: Sequence[str], python: WorkerPython) -> None:
     """Wheels for the worker's Python version and this machine's platform (pip's own tags for it)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--target",
-        str(target),
-        "--python-version",
-        python.tag,
-        "--implementation",
-        "cp",
-        "--only-binary=:all:",
-        "--no-compile",
-        *requirements,
-    ]
+    command = pip_install_command(target, python.tag, requirements)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeBuildFailed(f"pip could not install {list(requirements)}:\n{result.stderr[-4000:]}")

@@ -39,7 +39,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from tools.packaging import write_function_zip
+from tools.packaging import pip_install_command, write_function_zip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Distributions left to the Lambda Python runtime instead of the layer: none (see the docstring).
@@ -58,29 +58,15 @@ def layer_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[s
 
 
 def pip_command(target: Path, architecture: str, python_version: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--target",
-        str(target),
-        "--platform",
-        PLATFORMS[architecture],
-        "--implementation",
-        "cp",
-        "--python-version",
+    # The suite's versions of everything the requirements pull in (botocore, s3transfer, ...),
+    # so that the layer holds the closure that was tested, not whatever is newest.
+    return pip_install_command(
+        target,
         python_version,
-        "--only-binary=:all:",
-        "--no-compile",
-        # The suite's versions of everything the requirements pull in (botocore, s3transfer, ...),
-        # so that the layer holds the closure that was tested, not whatever is newest.
-        "--constraint",
-        str(REPO_ROOT / "constraints.txt"),
-        *layer_requirements(),
-    ]
+        layer_requirements(),
+        platform=PLATFORMS[architecture],
+        constraints=REPO_ROOT / "constraints.txt",
+    )
 
 
 def canonical_name(distribution: str) -> str:

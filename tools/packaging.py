@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +33,24 @@ def write_function_zip(destination: Path, source: Path = LAMBDA_SOURCE) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     destination.write_bytes(function_zip(source))
     return destination
+
+
+def pip_install_command(
+    target: Path,
+    python_version: str,
+    requirements: Sequence[str],
+    *,
+    platform: str | None = None,
+    constraints: Path | None = None,
+) -> list[str]:
+    """pip installing wheels for another interpreter into a folder, as Lambda would import them:
+    binary wheels only, for `python_version` (and `platform`, else this machine's), uncompiled
+    (the runtime compiles on import), and pinned by `constraints` when given."""
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--target", str(target), "--implementation", "cp", "--python-version", python_version]
+    if platform is not None:
+        command += ["--platform", platform]
+    command += ["--only-binary=:all:", "--no-compile"]
+    if constraints is not None:
+        command += ["--constraint", str(constraints)]
+    return [*command, *requirements]
