@@ -72,8 +72,6 @@ class Shop:
                 for name, value in function_environment(twin, key).items():
                     if name not in KEPT_FROM_THE_BENCH:
                         os.environ[name] = value
-            if str(LAMBDA_SOURCE) not in sys.path:
-                sys.path.insert(0, str(LAMBDA_SOURCE))
             for key in HTTP_FUNCTIONS:
                 sys.modules.pop(f"handlers.{key}", None)
             yield cls(twin, {key: importlib.import_module(f"handlers.{key}") for key in HTTP_FUNCTIONS})
