@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,28 @@ def install_network_tracking(network_view: network.NetworkView) -> None:
     DomainDispatcherApplication.__call__ = dispatch
 
 
+REQUEST_ID_HEADERS = ("x-amzn-requestid", "x-amz-request-id")
+
+
+def install_request_ids() -> None:
+    """Every answer carries a request id, as AWS's do (`x-amzn-RequestId`, which botocore reads
+    into ResponseMetadata.RequestId). moto's error answers had none, and moto's own Step Functions
+    interpreter, building a Lambda task's error from a throttled Invoke, failed the whole
+    execution with KeyError('RequestId') instead of the Lambda.TooManyRequestsException the
+    state's Retry names, leaving an order neither confirmed nor compensated."""
+    original = DomainDispatcherApplication.__call__
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        def starting(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            if not any(name.lower() in REQUEST_ID_HEADERS for name, _ in headers):
+                headers = [*headers, ("x-amzn-RequestId", str(uuid.uuid4()))]
+            return start_response(status, headers, *exc_info)
+
+        return original(self, environ, starting)
+
+    DomainDispatcherApplication.__call__ = dispatch
+
+
 def _twin_client(endpoint: str, region: str) -> Any:
     return client_factory(endpoint, region)
 
@@ -257,6 +280,7 @@ def serve(
         iam.install(enforcer)
     install_durable_api(durable, enforcer)
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))  # /_twin/faults, outermost
+    install_request_ids()  # around everything, injected faults and the durable API included
     install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
     install_dynamodb_isolation()
     emulations.install()

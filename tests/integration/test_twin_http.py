@@ -319,3 +319,16 @@ def test_a_failed_invoke_is_a_500_and_is_not_retried(api: TwinHttpServer, twin: 
         assert twin.faults.fired(rule["id"]) == 1
     # Not retried: the cart was never written, and the next request reaches the function.
     assert twin.request("GET", "/carts/invoke-failed").status == 404
+
+
+def test_every_answer_carries_a_request_id_errors_included(twin: Any) -> None:
+    """botocore reads ResponseMetadata.RequestId from x-amzn-RequestId; moto's Step Functions
+    interpreter needs it to describe a failed Lambda task (it failed the execution without)."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        twin.client("lambda").get_function(FunctionName="no-such-function")
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert refused.value.response["ResponseMetadata"].get("RequestId"), refused.value.response
+    listed = twin.client("lambda").list_functions(MaxItems=1)
+    assert listed["ResponseMetadata"].get("RequestId")
