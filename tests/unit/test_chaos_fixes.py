@@ -82,3 +82,23 @@ def test_every_saga_task_retries_a_crashed_runtime() -> None:
     for task in tasks:
         retried = {name for retry in task.get("Retry", []) for name in retry["ErrorEquals"]}
         assert {"Runtime.ExitError", "Sandbox.Timedout"} <= retried, task.get("Comment")
+
+
+def test_a_throttled_saga_task_is_retried_longer_than_a_transient_error() -> None:
+    """A throttle is the function at its concurrency, not the order failing: 56 orders at once
+    against order-steps' reservation of 16 were compensated once three quick retries had run out.
+    The throttle's retrier comes first (the first retrier whose ErrorEquals matches applies:
+    https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+    definition = json.loads((REPO_ROOT / "terraform/workflows/checkout.asl.json").read_text())
+    for name, task in definition["States"].items():
+        if task["Type"] != "Task":
+            continue
+        throttle, *others = task["Retry"]
+        assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        assert all("Lambda.TooManyRequestsException" not in other["ErrorEquals"] for other in others), name
+        assert throttle["MaxAttempts"] > max(other["MaxAttempts"] for other in others), name
+        waited = sum(
+            min(throttle["IntervalSeconds"] * throttle["BackoffRate"] ** i, throttle["MaxDelaySeconds"])
+            for i in range(throttle["MaxAttempts"])
+        )
+        assert waited >= 60, f"{name}: a throttle is waited out for a minute at most back-off ({waited} s)"
