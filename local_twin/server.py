@@ -279,8 +279,9 @@ def serve(
         enforcer = iam.Enforcer(role_sessions, evaluator, ready_file.parent / "iam-usage.json")
         iam.install(enforcer)
     install_durable_api(durable, enforcer)
-    faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))  # /_twin/faults, outermost
-    install_request_ids()  # around everything, injected faults and the durable API included
+    # /_twin/faults, outside every other hook but the request ids
+    faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))
+    install_request_ids()  # outermost: injected faults and the durable API answer with one too
     install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
     install_dynamodb_isolation()
     emulations.install()
