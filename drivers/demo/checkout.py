@@ -148,7 +148,7 @@ def _product(target: Target, stock: int, price: int) -> str:
     )
     response = answered.response
     # Sent again after a 5xx whose first write had landed, the create meets its own product (409).
-    created = response.status == 201 or (answered.retries and target.product_stock(sku) == stock)
+    created = response.status == 201 or (answered.retries > 0 and target.product_stock(sku) == stock)
     if not created:
         raise RuntimeError(f"creating product {sku}: {response.describe()}")
     return sku

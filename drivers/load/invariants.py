@@ -141,14 +141,17 @@ def saga_states(target: Target, orders: list[dict[str, Any]]) -> dict[str, Any]:
     """The demo's per-state analysis (drivers/saga_analysis.py) over the run's ended sagas, read
     from each execution's own history: the demo's table (under `_states_table`, for the report), and
     `load.checkout[.durable]` keys (`...states.<State>.ms.p99`, `...bottleneck.p99`)."""
-    ended = [order for order in orders if order["execution_status"] in TERMINAL and order["execution_arn"]]
+    arns_by_engine: dict[str, list[str]] = {}
+    for order in orders:
+        if order["execution_status"] in TERMINAL and order["execution_arn"]:
+            # Orders placed before there was a choice of engine ran on Step Functions.
+            engine = order["engine"] or "step-functions"
+            arns_by_engine.setdefault(engine, []).append(order["execution_arn"])
     keys: dict[str, Any] = {}
     analyses = {}
-    for engine in sorted({order["engine"] or "step-functions" for order in ended}):
-        reader = saga_engine(target, engine)
-        arns = [order["execution_arn"] for order in ended if (order["engine"] or "step-functions") == engine]
+    for engine, arns in sorted(arns_by_engine.items()):
         with ThreadPoolExecutor(SEED_CLIENTS) as pool:
-            histories = list(pool.map(reader.history, arns))
+            histories = list(pool.map(saga_engine(target, engine).history, arns))
         analyses[engine] = analyse_histories(engine, histories)
         prefix = "load.checkout.durable" if engine == "durable" else "load.checkout"
         keys.update(analysis_keys(prefix, analyses[engine]))
