@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from drivers import metrics
+from drivers import client, metrics
 from drivers.target import Target
 
 WRITERS = 8
@@ -33,7 +33,12 @@ def _contended_increments(target: Target, counter: Counter, cart_id: str) -> tup
         succeeded = conflicts = 0
         for _ in range(INCREMENTS_PER_WRITER):
             while True:
-                version = counter.request(target, "GET", f"/carts/{cart_id}").json["version"]
+                # A read is safe to send again (drivers/client.py); the conditional write below is
+                # not: a 5xx after it was sent may or may not have written.
+                read = client.until_answered(lambda: counter.request(target, "GET", f"/carts/{cart_id}"))
+                if read.response.status != 200:
+                    raise RuntimeError(f"reading the contended cart: {read.response.describe()}")
+                version = read.response.json["version"]
                 response = counter.request(
                     target,
                     "POST",
