@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from local_twin.processes import group_members
+from tests.foreground import take_ctrl_c
 
 pytestmark = pytest.mark.twin
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,7 @@ def start_owner(tmp_path: Path, mode: str) -> tuple[subprocess.Popen, list[int]]
     owner = subprocess.Popen(
         [sys.executable, "-c", OWNER, str(tmp_path / "twin"), mode],
         cwd=REPO_ROOT,
+        preexec_fn=take_ctrl_c,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -163,7 +165,10 @@ def test_ctrl_c_during_terraform_apply_stops_terraform_too(tmp_path: Path) -> No
         """
     )
     owner = subprocess.Popen(
-        [sys.executable, "-c", script, str(build)], cwd=REPO_ROOT, stderr=subprocess.PIPE
+        [sys.executable, "-c", script, str(build)],
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        preexec_fn=take_ctrl_c,
     )
     deadline = time.monotonic() + 120
     while not terraform_processes(str(build)):

@@ -27,6 +27,7 @@ from local_twin.api_gateway import ApiGateway
 from local_twin.http_server import PortTaken, TwinHttpServer, serving
 from local_twin.throttling import Admission, ApiThrottle, Limits, account_limits
 from local_twin.twin import LocalTwin
+from tests.foreground import take_ctrl_c
 from tools.stack import StackOutputs
 
 ROUTES = {
@@ -298,6 +299,7 @@ def test_make_twin_stops_the_http_server_with_the_twin(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=take_ctrl_c,
     )
     try:
         lines = []
