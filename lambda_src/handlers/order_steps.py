@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shop import clients, engines, observability
 from shop.http import describe_validation_error
-from shop.orders import OrderStore, unanswered_calls_are_transient
+from shop.orders import OrderStore, aws_failures_are_transient
 from shop.payments import BusinessError
 from shop.validation import ORDER_ID
 
@@ -103,7 +103,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except ValidationError as error:
         raise InvalidStepInput(f"invalid saga task input: {describe_validation_error(error)}") from None
     logger.append_keys(order_id=request.order_id, step=request.step)
-    with unanswered_calls_are_transient():
+    with aws_failures_are_transient():
         result = run_step(request)
     logger.info("step done", extra={"result": result})
     return result

@@ -30,7 +30,7 @@ from aws_durable_execution_sdk_python.config import (
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.types import StepContext
 
-from shop.orders import Approver, OrderStore, unanswered_calls_are_transient
+from shop.orders import Approver, OrderStore, aws_failures_are_transient
 from shop.payments import TransientError
 
 FORWARD_ATTEMPTS = 4  # the first try and the state machine's 3 retries (MaxAttempts 3)
@@ -82,7 +82,7 @@ def run(
 ) -> dict[str, Any]:
     def step(name: str, action: Callable[[str], dict[str, Any]], config: StepConfig) -> dict[str, Any]:
         def body(_: StepContext) -> dict[str, Any]:
-            with unanswered_calls_are_transient():
+            with aws_failures_are_transient():
                 return action(order_id)
 
         return context.step(body, name=name, config=config)

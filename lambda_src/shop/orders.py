@@ -151,16 +151,24 @@ def _transient_on_throttling(error: ClientError) -> None:
 
 
 @contextlib.contextmanager
-def unanswered_calls_are_transient() -> Iterator[None]:
-    """A saga step whose AWS call went unanswered through every attempt of its client (a connect
-    or read timeout, a dropped connection: shop/clients.py) ends in TransientError, which both
-    engines retry with back-off, as they retry a throttle. Left as it is, botocore's error is a
-    business outcome to the saga: a happy order was compensated because DynamoDB was slow. Every
-    step is idempotent per order, so running it again after a write that did land is safe."""
+def aws_failures_are_transient() -> Iterator[None]:
+    """A saga step whose AWS call failed for a reason that passes ends in TransientError, which
+    both engines retry with back-off. Two such reasons reach a step after its client has spent
+    its own attempts (shop/clients.py):
+    - the call went unanswered (a connect or read timeout, a dropped connection);
+    - DynamoDB throttled it or failed inside (ThrottlingException, InternalServerError, ...), on
+      any call of the step, the reads included: a throttled GetItem of the order used to escape
+      as ClientError, which the saga's Catch takes for a business outcome.
+    Left as they are, botocore's errors compensate a happy order because DynamoDB was slow or
+    busy. Every step is idempotent per order, so running it again after a write that did land is
+    safe. A refusal (AccessDenied, a validation error) stays what it is."""
     try:
         yield
     except (SdkConnectionError, HTTPClientError) as error:
         raise TransientError(f"an AWS call went unanswered ({type(error).__name__}: {error})") from error
+    except ClientError as error:
+        _transient_on_throttling(error)
+        raise
 
 
 # Cancellation reasons that say "try again", not "your condition failed": another transaction held

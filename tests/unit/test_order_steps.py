@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.stub import Stubber
 from moto import mock_aws
 from shop import payments
-from shop.orders import NotAwaitingApproval, OrderStore, OutOfStock, unanswered_calls_are_transient
+from shop.orders import NotAwaitingApproval, OrderStore, OutOfStock, aws_failures_are_transient
 from shop.products import ProductStore
 
 from tests.unit.handler_harness import FakeContext, create_state_table, fresh_import
@@ -248,7 +249,6 @@ def test_a_decision_that_loses_the_race_to_the_saga_takes_the_token(stores) -> N
 
 
 def test_the_request_approval_step_answers_step_functions_for_an_early_decision() -> None:
-    from botocore.stub import Stubber
 
     os.environ.setdefault("STATE_TABLE_NAME", "unit-orders-state")
     with mock_aws():
@@ -295,7 +295,27 @@ def test_a_step_whose_aws_call_went_unanswered_fails_as_transient(
         assert raised.value.__cause__ is unanswered
 
 
+@pytest.mark.parametrize(
+    "code", ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"]
+)
+def test_a_step_whose_read_dynamodb_throttled_fails_as_transient(code: str) -> None:
+    """Each step reads its order first; a read throttled through every attempt of the client must
+    be retried by the engine, not caught as a business failure (make chaos, dynamodb-throttling)."""
+    os.environ.setdefault("STATE_TABLE_NAME", "unit-orders-state")
+    with mock_aws():
+        create_state_table(os.environ["STATE_TABLE_NAME"])
+        steps = fresh_import("handlers.order_steps")
+        ProductStore(steps.store._table).put("SKU-1", "Mug", 500, 3, 0)
+        order = steps.store.create({"SKU-1": 1}, 500, "tok_ok", requires_approval=False)
+        client = steps.store._table.meta.client
+        with Stubber(client) as stubber:
+            stubber.add_client_error("get_item", service_error_code=code, http_status_code=400)
+            with pytest.raises(payments.TransientError, match=code) as raised:
+                steps.handler({"step": "ValidateOrder", "order_id": order.order_id}, FakeContext())
+        assert isinstance(raised.value.__cause__, ClientError)
+
+
 def test_an_aws_refusal_is_not_made_transient() -> None:
     refused = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
-    with pytest.raises(ClientError), unanswered_calls_are_transient():
+    with pytest.raises(ClientError), aws_failures_are_transient():
         raise refused
