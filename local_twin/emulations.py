@@ -632,15 +632,18 @@ def elasticache_delete_cache_subnet_group() -> None:
 def elasticache_replication_group_members() -> None:
     """A replication group's member cache clusters, and deletion that completes.
 
-    ElastiCache creates one cache cluster per node (<group>-001, ...), visible through
+    ElastiCache creates one cache cluster per node (<group>-001, ...), NumCacheClusters of them
+    with cluster mode disabled (moto made one unless ReplicasPerNodeGroup was given, so a
+    multi-AZ group's second plan wanted its replica again), visible through
     DescribeCacheClusters with the group's node type, engine, parameter group, subnet group,
     security groups, windows and encryption settings (the aws provider reads
     at_rest_encryption_enabled, transit_encryption_mode, parameter_group_name and
     security_group_ids from the first one); moto created none. DeleteReplicationGroup
     answers "deleting" and the group and its clusters disappear minutes later
     (ReplicationGroupNotFoundFault); moto kept the group "deleting" forever."""
-    from moto.elasticache.models import CacheCluster, ElastiCacheBackend
+    from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 
+    original_members = ReplicationGroup._set_node_members_clusters_disabled
     original_create = ElastiCacheBackend.create_replication_group
     original_delete = ElastiCacheBackend.delete_replication_group
 
@@ -700,6 +703,14 @@ def elasticache_replication_group_members() -> None:
             self.cache_clusters.pop(cluster_id, None)
         return group
 
+    @functools.wraps(original_members)
+    def set_members(self: Any, *args: Any, **kwargs: Any) -> None:
+        # moto counts the nodes from ReplicasPerNodeGroup alone; NumCacheClusters says the same.
+        if not kwargs.get("replicas_per_node_group"):
+            kwargs["replicas_per_node_group"] = max(0, (kwargs.get("num_cache_clusters") or 1) - 1)
+        original_members(self, *args, **kwargs)
+
+    ReplicationGroup._set_node_members_clusters_disabled = set_members
     ElastiCacheBackend.create_replication_group = create_replication_group
     ElastiCacheBackend.delete_replication_group = delete_replication_group
 

@@ -443,7 +443,7 @@ def test_replication_group_members_and_deletion(
         Engine="valkey",
         EngineVersion="8.0",
         CacheNodeType="cache.t4g.micro",
-        NumCacheClusters=1,
+        NumCacheClusters=2,  # a primary and a replica, as the cache module's replicas = 1 makes
         CacheParameterGroupName="rg-params",
         CacheSubnetGroupName="rg-subnets",
         SecurityGroupIds=[subnet["group"]],
@@ -454,6 +454,9 @@ def test_replication_group_members_and_deletion(
         PreferredMaintenanceWindow="sun:05:00-sun:06:00",
     )
     (group,) = elasticache.describe_replication_groups(ReplicationGroupId="rg")["ReplicationGroups"]
+    assert group["MemberClusters"] == ["rg-001", "rg-002"]
+    (replica,) = elasticache.describe_cache_clusters(CacheClusterId="rg-002")["CacheClusters"]
+    assert replica["ReplicationGroupId"] == "rg"
     (member,) = elasticache.describe_cache_clusters(CacheClusterId=group["MemberClusters"][0])[
         "CacheClusters"
     ]
