@@ -23,6 +23,7 @@ from typing import Any
 
 from tools import tfrun
 from tools.packaging import write_function_zip
+from tools.progress import heartbeat
 
 PRICE_DATE = "2026-11-28"
 HOURS_PER_MONTH = 730
@@ -245,8 +246,10 @@ def run_idle_cost(build_dir: Path, environments: tuple[str, ...] = ("dev", "stag
     out_dir.mkdir(parents=True, exist_ok=True)
     plans = {}
     for environment in environments:
-        print(f"idle cost: planning environments/{environment} against an empty twin ...", flush=True)
-        plans[environment] = plan_environment_on_twin(environment, out_dir)
+        what = f"idle cost: planning environments/{environment} against an empty twin"
+        print(f"{what} ...", flush=True)
+        with heartbeat(what):
+            plans[environment] = plan_environment_on_twin(environment, out_dir)
     results = write_report(out_dir, plans)
     for environment in environments:
         print(f"  {environment}: ${results[f'idle.{environment}.monthly_usd']:,.2f} a month idle")

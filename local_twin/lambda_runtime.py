@@ -52,6 +52,7 @@ from typing import Any
 
 from tools.build import PROVIDED_BY_RUNTIME, canonical_name, layer_requirements, remove_runtime_provided
 from tools.packaging import pip_install_command
+from tools.progress import heartbeat
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / "build" / "lambda-runtime"
@@ -214,8 +215,11 @@ def _cached_folder(
         if final.exists():
             return final
         staging = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+        what = f"twin: installing the Lambda runtime's {kind} for python{python.tag} (once per machine)"
+        print(f"{what} ...", flush=True)
         try:
-            _pip_install(staging / "site", requirements, python)
+            with heartbeat(what):
+                _pip_install(staging / "site", requirements, python)
             if finish is not None:
                 finish(staging)
             staging.rename(final)

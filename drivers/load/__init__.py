@@ -10,6 +10,7 @@ build/load/report.md and two charts beside it. Exits non-zero when an invariant 
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 from drivers.load import invariants, mix, report
 from drivers.load.ledger import Ledger, summarize, timeline
 from drivers.target import REPO_ROOT, Target
+from tools.progress import heartbeat
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
@@ -84,6 +86,20 @@ def locust_command(
     return command
 
 
+def locust_progress(stats_csv: Path) -> str:
+    """The request and failure counts from the Aggregated row of the stats Locust rewrites as it runs
+    (`--csv`; flushed every 10 s); "" before its first write."""
+    try:
+        with stats_csv.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return ""
+    for row in rows:
+        if row.get("Name") == "Aggregated" and row.get("Request Count"):
+            return f"{row['Request Count']} requests, {row.get('Failure Count') or 0} failed"
+    return ""
+
+
 def run_against(
     target: Target,
     host: str,
@@ -110,7 +126,12 @@ def run_against(
         flush=True,
     )
     started = time.time()
-    ran = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    # --only-summary keeps Locust's own tables out of the way; this says how the run goes meanwhile.
+    with heartbeat(
+        f"load: Locust of {options.shape.total_seconds:.0f} s",
+        detail=lambda: locust_progress(out_dir / "locust_stats.csv"),
+    ):
+        ran = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     ended = time.time()
     if ran.returncode not in (0, 1):  # 1: Locust saw failed requests, which the report counts
         raise RuntimeError(f"Locust exited with {ran.returncode}")
