@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.progress import heartbeat
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGETS = [
     "modules",
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     total = Counts()
     per_target = {}
     for target in TARGETS:
-        counts, failures = run_checkov(args.checkov, REPO_ROOT / target)
+        with heartbeat(f"checkov {target}"):
+            counts, failures = run_checkov(args.checkov, REPO_ROOT / target)
         total.add(counts)
         per_target[target] = counts.__dict__
         skipped_by_config = len(config_skips(REPO_ROOT / target))

@@ -33,6 +33,7 @@ from functools import cache
 from pathlib import Path
 
 from tools import tfcompat
+from tools.progress import heartbeat
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build" / "terraform"
@@ -497,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     failed = 0
     for root in selected:
-        result = test_root(root)
+        with heartbeat(f"terraform test {root.relative_to(tree)}"):
+            result = test_root(root)
         print(f"== terraform test {root.relative_to(tree)}: {'ok' if result.returncode == 0 else 'FAILED'}")
         if result.returncode != 0:
             failed += 1
