@@ -365,6 +365,7 @@ class Pipeline:
         self.by_root = {example.root: example.name for example in self.examples.values()}
         self.runs: dict[str, Run] = {}
         self.created: dict[str, dict[str, set[str]]] = {}
+        self.replans: dict[str, dict[str, list[str]] | TerraformFailed] = {}
         self.baseline: dict[str, set[str]] = {}  # the account before the first apply
         self.timings: dict[str, dict[str, float]] = {}
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply")
@@ -397,8 +398,17 @@ class Pipeline:
         return run.destroyed.result()
 
     def replan(self, name: str) -> dict[str, list[str]]:
-        """`terraform plan` again: the resources it would change, each with the attributes
-        that differ (from `terraform show -json` of the saved plan)."""
+        """The second plan, made in the pipeline right after the apply (so that its ten-odd
+        seconds overlap other work): the resources it would change, each with the attributes
+        that differ."""
+        self.applied(name)
+        planned = self.replans[name]
+        if isinstance(planned, TerraformFailed):
+            raise planned
+        return planned
+
+    def _replan(self, name: str) -> dict[str, list[str]]:
+        """`terraform plan` again, from `terraform show -json` of the saved plan."""
         root = self.examples[name].root
         planned = self._terraform(
             name,
@@ -459,6 +469,10 @@ class Pipeline:
         self.timings[name] = {"apply": time.monotonic() - started}
         state_text = (example.root / "terraform.tfstate").read_text()
         self.created[name] = created_by(json.loads(state_text), inventory(self.target))
+        try:
+            self.replans[name] = self._replan(name)
+        except TerraformFailed as failed:  # the test reports it; the example is still applied
+            self.replans[name] = failed
         return TerraformTestApi.from_string(state_text)
 
     def _destroy(self, name: str) -> dict[str, set[str]]:
