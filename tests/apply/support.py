@@ -260,6 +260,10 @@ INVENTORIES: dict[str, Callable[[Target], set[str]]] = {
         q["queryDefinitionId"]
         for q in t.client("logs").describe_query_definitions().get("queryDefinitions", [])
     },
+    "fis": lambda t: {
+        template["id"]
+        for template in _pages(t.client("fis"), "list_experiment_templates", "experimentTemplates")
+    },
 }
 
 
@@ -301,6 +305,7 @@ STATE_TYPES = {
     "cloudwatch": ("aws_cloudwatch_",),
     "sns": ("aws_sns_",),
     "logs-query": ("aws_cloudwatch_query_definition",),
+    "fis": ("aws_fis_",),
 }
 
 

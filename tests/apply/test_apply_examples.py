@@ -144,6 +144,8 @@ EXAMPLES = [
     _example("network_complete", "modules/network/examples/complete"),
     _example("state_table_basic", "modules/state-table/examples/basic"),
     _example("state_table_complete", "modules/state-table/examples/complete"),
+    _example("fault_injection_basic", "modules/fault-injection/examples/basic"),
+    _example("fault_injection_complete", "modules/fault-injection/examples/complete"),
 ]
 
 # pytest-terraform finds a fixture's root relative to this file; the roots are in this
@@ -784,6 +786,111 @@ def test_observability_complete(target, pipeline, observability_complete) -> Non
     assert definition["logGroupNames"] == ["/aws/vendedlogs/states/example-observability-checkout"]
     assert "details.name as state" in definition["queryString"]
     assert_replans_clean(pipeline, "observability_complete")
+
+
+# ---- fault-injection ---------------------------------------------------------------------------
+
+
+def experiment_template(target: support.Target, template_id: str) -> dict[str, Any]:
+    return target.client("fis").get_experiment_template(id=template_id)["experimentTemplate"]
+
+
+def assert_fis_role(target: support.Target, template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's role trusts FIS alone, for this account's experiments, and has one policy."""
+    role = role_name_of(template["roleArn"])
+    assert_trusts_only(target, role, "fis.amazonaws.com")
+    return inline_statements(target, role)
+
+
+def assert_logs_to(template: dict[str, Any], log_group: str) -> None:
+    logging = template["logConfiguration"]
+    assert logging["logSchemaVersion"] == 2
+    assert logging["cloudWatchLogsConfiguration"]["logGroupArn"].endswith(f":log-group:{log_group}:*")
+
+
+def test_fault_injection_basic(target, pipeline, fault_injection_basic) -> None:
+    """Lambda faults: two templates on the one function, stopped by its alarm; the function
+    carries the FIS extension (layer, wrapper, configuration location) and may read its
+    configuration; the bucket and the log group use the module's key."""
+    templates = output(fault_injection_basic, "experiment_template_ids")
+    assert set(templates) == {"lambda_invocation_error", "lambda_invocation_add_delay"}
+    config = target.client("lambda").get_function_configuration(FunctionName="example-fis-target")
+    (alarm,) = alarms_named(target, "example-fis-target-errors").values()
+    log_group = "/aws/fis/example-fis"
+    key_arn = None
+    for key, action_id, parameters in (
+        ("lambda_invocation_error", "aws:lambda:invocation-error", {"invocationPercentage": "25"}),
+        (
+            "lambda_invocation_add_delay",
+            "aws:lambda:invocation-add-delay",
+            {"startupDelayMilliseconds": "12000"},
+        ),
+    ):
+        template = experiment_template(target, templates[key])
+        (action,) = template["actions"].values()
+        assert action["actionId"] == action_id
+        assert parameters.items() <= action["parameters"].items()
+        (functions,) = template["targets"].values()
+        assert functions["resourceType"] == "aws:lambda:function"
+        assert functions["resourceArns"] == [config["FunctionArn"]]
+        assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": alarm["AlarmArn"]}]
+        assert_logs_to(template, log_group)
+        statements = assert_fis_role(target, template)
+        assert statements["InspectTargetFunctions"]["Resource"] == [config["FunctionArn"]]
+        key_arn = statements["EncryptFaultConfigurations"]["Resource"][0]
+    # The FIS extension, wired into the function as the module's outputs say.
+    (layer,) = config["Layers"]
+    assert ":layer:aws-fis-extension-" in layer["Arn"]
+    environment = config["Environment"]["Variables"]
+    assert environment["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/aws-fis/bootstrap"
+    bucket = environment["AWS_FIS_CONFIGURATION_LOCATION"].removeprefix("arn:aws:s3:::").split("/")[0]
+    assert bucket.startswith("example-fis-fis-config-")
+    s3 = target.client("s3")
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": key_arn,
+    }
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    function_statements = inline_statements(target, role_name_of(config["Role"]))
+    assert function_statements["ReadFisConfigurations"]["Resource"] == [f"arn:aws:s3:::{bucket}/FisConfigs/*"]
+    assert_encrypted_log_group(target, log_group, key_arn, 30)
+    assert_replans_clean(pipeline, "fault_injection_basic")
+
+
+def test_fault_injection_complete(target, pipeline, fault_injection_complete) -> None:
+    """Cache faults: AZ power to the replication group's nodes in one AZ, and its subnets cut
+    off, each stopped by the cache's alarms."""
+    templates = output(fault_injection_complete, "experiment_template_ids")
+    assert set(templates) == {"cache_interrupt_az_power", "cache_disrupt_connectivity"}
+    cache_alarms = {alarm["AlarmArn"] for alarm in alarms_named(target, "example-fis-cache-cache-").values()}
+    assert cache_alarms
+    (group,) = target.client("elasticache").describe_replication_groups(
+        ReplicationGroupId="example-fis-cache"
+    )["ReplicationGroups"]
+    power = experiment_template(target, templates["cache_interrupt_az_power"])
+    (action,) = power["actions"].values()
+    assert action["actionId"] == "aws:elasticache:replicationgroup-interrupt-az-power"
+    (cache,) = power["targets"].values()
+    assert cache["resourceType"] == "aws:elasticache:replicationgroup"
+    assert cache["filters"] == [{"path": "ReplicationGroupId", "values": [group["ReplicationGroupId"]]}]
+    statements = assert_fis_role(target, power)
+    assert group["ARN"] in statements["InterruptCacheAzPower"]["Resource"]
+    network = experiment_template(target, templates["cache_disrupt_connectivity"])
+    (action,) = network["actions"].values()
+    assert action["actionId"] == "aws:network:disrupt-connectivity"
+    (subnets,) = network["targets"].values()
+    assert subnets["resourceType"] == "aws:ec2:subnet"
+    # The cache's subnets, and the AZ whose power is cut is one of theirs.
+    subnet_ids = [arn.rsplit("/", 1)[-1] for arn in subnets["resourceArns"]]
+    described = target.client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    assert len(described) >= 2 and len({subnet["VpcId"] for subnet in described}) == 1
+    assert cache["parameters"]["availabilityZoneIdentifier"] in {s["AvailabilityZone"] for s in described}
+    assert_fis_role(target, network)
+    for template in (power, network):
+        assert {condition["value"] for condition in template["stopConditions"]} == cache_alarms
+        assert_logs_to(template, "/aws/fis/example-fis-cache")
+    assert_replans_clean(pipeline, "fault_injection_complete")
 
 
 # ---- after the destroys ------------------------------------------------------------------------
