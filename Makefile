@@ -67,7 +67,7 @@ chaos: venv ## Fault experiments (drivers/chaos/) and their invariants: ENV=twin
 	$(PY) -m drivers chaos --build-dir $(BUILD) --env $(DRIVER_ENV)
 
 load: venv ## Locust with the shop's mix: ENV=twin (default, a fresh twin) or dev|staging|prod (SigV4, your credentials); writes build/load/
-	$(PY) -m drivers load --env $(DRIVER_ENV) --build-dir $(BUILD) $(if $(PROFILE),--profile $(PROFILE)) $(if $(USERS),--users $(USERS)) $(if $(PROCESSES),--processes $(PROCESSES))
+	$(PY) -m drivers load --env $(DRIVER_ENV) --build-dir $(BUILD) $(if $(PROFILE),--profile $(PROFILE)) $(if $(USERS),--users $(USERS)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(USER_RPS),--user-rps $(USER_RPS)) $(if $(SHARES),--shares $(SHARES)) $(if $(ORDER_PATHS),--order-paths $(ORDER_PATHS))
 
 idle-cost: venv ## Each environment's idle monthly cost, resource by resource, from its plan against an empty twin: build/idle-cost/
 	$(PY) -m drivers idle-cost --build-dir $(BUILD)

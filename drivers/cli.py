@@ -32,10 +32,11 @@ def load_options(args: argparse.Namespace) -> Any:
         user_rps=args.user_rps or base.user_rps,
         processes=args.processes or base.processes,
         shares=args.shares or base.shares,
+        order_paths=args.order_paths or base.order_paths,
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def command_line() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="drivers", description=__doc__)
     parser.add_argument("command", choices=["demo", "bench", "chaos", "load", "idle-cost"])
     parser.add_argument(
@@ -55,7 +56,12 @@ def main(argv: list[str] | None = None) -> None:
         "--processes", type=int, help="Locust workers forked on this machine (a master and N workers)"
     )
     load.add_argument("--shares", help="the mix, e.g. catalog=0.8,cart=0.15,orders=0.05")
-    args = parser.parse_args(argv)
+    load.add_argument("--order-paths", help="the saga paths' weights, e.g. happy=10,flash-sale=1")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = command_line().parse_args(argv)
     install_signal_handlers()
     if args.command in ("load", "chaos") and args.env != "twin":
         from drivers.target import require_credentials

@@ -4,6 +4,8 @@ credentials, the CloudWatch reader (moto's CloudWatch), the cost arithmetic and 
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+from pathlib import Path
 from unittest import mock
 
 import boto3
@@ -230,3 +232,23 @@ def test_capacity_model_names_the_stage_rate_limit_first_at_prod_and_start_execu
     at_100x = capacity.first_limits({**prod, "rate_limit": 1e9}, capacity.Demand(40_000), durations)
     assert at_100x[0][1].startswith("Step Functions Standard StartExecution")
     assert at_100x[0][0] == pytest.approx(40_000 * 0.05 / 300)
+
+
+def test_make_load_passes_the_rate_the_mix_and_the_saga_paths_on_to_the_run() -> None:
+    """docs/capacity.md's flash-sale measurement is one make command: each variable reaches the
+    driver's command line, and the command line reaches the run's options."""
+    variables = ["USER_RPS=4", "SHARES=catalog=0,cart=0,orders=1", "ORDER_PATHS=flash-sale=1"]
+    dry_run = subprocess.run(
+        ["make", "-n", "load", *variables],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (line,) = [line for line in dry_run.stdout.splitlines() if "-m drivers load" in line]
+    argv = line.split("-m drivers ", 1)[1].split()
+    assert argv[argv.index("--order-paths") + 1] == "flash-sale=1"
+    options = cli.load_options(cli.command_line().parse_args(argv))
+    assert options.user_rps == 4.0
+    assert options.shares == "catalog=0,cart=0,orders=1"
+    assert options.order_paths == "flash-sale=1"
