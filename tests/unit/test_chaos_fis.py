@@ -3,14 +3,17 @@ through the FIS API (moto's FIS here, the same calls as in AWS)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from drivers.chaos import table
 from drivers.chaos.catalogue import CATALOGUE, by_name
 from drivers.chaos.faults import FisFaults
+from drivers.chaos.harness import INVARIANTS, broken_invariants
 from tools.stack import StackOutputs
 
 
@@ -59,3 +62,49 @@ def test_a_stack_without_the_template_is_told_how_to_get_it() -> None:
 def test_an_unknown_experiment_is_refused_with_the_catalogue() -> None:
     with pytest.raises(ValueError, match="dynamodb-throttling"):
         by_name(["no-such-experiment"])
+
+
+def _results(experiment_name: str, **changed: Any) -> dict[str, Any]:
+    """One experiment's results with every invariant held, then `changed`."""
+    prefix = f"chaos.{experiment_name}"
+    results: dict[str, Any] = {f"{prefix}.{name}": 0 for name in INVARIANTS}
+    results.update({f"{prefix}.requests": 400, f"{prefix}.errors_during": 2})
+    results.update({f"{prefix}.error_budget_during": 10, f"{prefix}.time_to_recover_s": 12.5})
+    results.update({f"{prefix}.{name}": value for name, value in changed.items()})
+    return results
+
+
+def test_a_broken_invariant_fails_the_run_names_it_in_the_table_and_exits_non_zero(
+    tmp_path, monkeypatch
+) -> None:
+    """`make chaos` exits 1 when any invariant breaks, and its table and results.json say which."""
+    import drivers.chaos as chaos
+    from drivers import cli
+
+    held, broken = CATALOGUE[0], CATALOGUE[1]
+    results = {**_results(held.name), **_results(broken.name, duplicate_charges=1, errors_during=11)}
+    prefix = f"chaos.{broken.name}"
+    assert broken_invariants(results, f"chaos.{held.name}") == []
+    assert broken_invariants(results, prefix) == ["duplicate_charges", "errors_during"]
+    lines = table(results, [held, broken])
+    assert lines[2].endswith("none")
+    assert lines[3].endswith("duplicate_charges, errors_during")
+
+    def run_experiment(experiment: Any, target: Any, faults: Any) -> dict[str, Any]:
+        """What the harness measured, judged as the harness judges it (its last line)."""
+        p = f"chaos.{experiment.name}"
+        measured = {key: value for key, value in results.items() if key.startswith(f"{p}.")}
+        return {**measured, f"{p}.passed": not broken_invariants(measured, p)}
+
+    monkeypatch.setattr(chaos, "run_experiment", run_experiment)
+    monkeypatch.setattr(cli, "install_signal_handlers", lambda: None)  # the test process keeps its own
+    monkeypatch.setattr("drivers.target.DeployedStack.connect", classmethod(lambda cls, env: object()))
+    monkeypatch.setattr("drivers.target.require_credentials", lambda env: None)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(
+            ["chaos", "--env", "staging", "--build-dir", str(tmp_path)]
+            + [arg for e in (held, broken) for arg in ("--experiment", e.name)]
+        )
+    assert exited.value.code == 1
+    written = json.loads((tmp_path / "chaos" / "results.json").read_text())
+    assert written["chaos.passed"] is False and written[f"{prefix}.passed"] is False
