@@ -45,7 +45,7 @@ def stack_metrics(
     table: str,
     functions: dict[str, str],
     state_machine_arn: str | None,
-    cache_clusters: list[str],
+    caches: dict[str, dict[str, str]],
     api: str | None,
 ) -> list[Metric]:
     """The metrics a run reads, for one applied stack."""
@@ -80,14 +80,23 @@ def stack_metrics(
             Metric(f"cloudwatch.states.{name}", "AWS/States", name, dimensions, "Sum")
             for name in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "ExecutionThrottled")
         ]
-    for cluster in cache_clusters:
-        dimensions = {"CacheClusterId": cluster}
+    for cluster, dimensions in caches.items():
+        # A node's engine CPU; a serverless cache has no nodes and bills ECPUs instead (its own
+        # metrics: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/serverless-metrics-events-redis.html).
+        load = (
+            [("EngineCPUUtilization", "Maximum")]
+            if "CacheClusterId" in dimensions
+            else [("ElastiCacheProcessingUnits", "Sum"), ("ThrottledCmds", "Sum")]
+        )
         metrics += [
-            Metric(f"cloudwatch.cache.{cluster}.EngineCPUUtilization", "AWS/ElastiCache", "EngineCPUUtilization", dimensions, "Maximum"),
-            Metric(f"cloudwatch.cache.{cluster}.CurrConnections", "AWS/ElastiCache", "CurrConnections", dimensions, "Maximum"),
-            Metric(f"cloudwatch.cache.{cluster}.CacheHits", "AWS/ElastiCache", "CacheHits", dimensions, "Sum"),
-            Metric(f"cloudwatch.cache.{cluster}.CacheMisses", "AWS/ElastiCache", "CacheMisses", dimensions, "Sum"),
-        ]  # fmt: skip
+            Metric(f"cloudwatch.cache.{cluster}.{name}", "AWS/ElastiCache", name, dimensions, stat)
+            for name, stat in (
+                *load,
+                ("CurrConnections", "Maximum"),
+                ("CacheHits", "Sum"),
+                ("CacheMisses", "Sum"),
+            )
+        ]
     if api:
         dimensions = {"ApiId": api, "Stage": "$default"}
         metrics += [
@@ -153,13 +162,22 @@ def hit_ratio(figures: dict[str, float]) -> float | None:
     return round(hits / (hits + misses), 4) if hits + misses else None
 
 
-def cache_clusters(stack: Any) -> list[str]:
-    """The replication group's member clusters (node-based cache), as ElastiCache lists them."""
+def cache_dimensions(stack: Any) -> dict[str, dict[str, str]]:
+    """Where the cache's metrics are, by the name they are reported under: each member cluster of
+    a node-based cache's replication group (CacheClusterId), or a serverless cache as a whole
+    (clusterId, as modules/observability's dashboard and alarms read it)."""
     name = stack.outputs.cache.get("name")
     if not name:
-        return []
-    groups = stack.client("elasticache").describe_replication_groups(ReplicationGroupId=name)
-    return list(groups["ReplicationGroups"][0].get("MemberClusters", []))
+        return {}
+    elasticache = stack.client("elasticache")
+    try:
+        groups = elasticache.describe_replication_groups(ReplicationGroupId=name)
+    except elasticache.exceptions.ReplicationGroupNotFoundFault:
+        # cache.mode = "serverless": no replication group; this raises if there is no such cache either
+        elasticache.describe_serverless_caches(ServerlessCacheName=name)
+        return {name: {"clusterId": name}}
+    clusters = groups["ReplicationGroups"][0].get("MemberClusters", [])
+    return {cluster: {"CacheClusterId": cluster} for cluster in clusters}
 
 
 def function_memory_mb(stack: Any) -> dict[str, int]:
@@ -179,7 +197,7 @@ def account_figures(stack: Any, results: dict[str, Any], settle_seconds: float =
         stack.table_name,
         stack.outputs.function_names,
         stack.state_machine_arn("checkout"),
-        cache_clusters(stack),
+        cache_dimensions(stack),
         api_id(stack.outputs.api_url),
     )
     figures: dict[str, Any] = dict(read(stack.client("cloudwatch"), metrics, start, end))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import boto3
@@ -120,7 +121,7 @@ def test_cloudwatch_reader_reads_back_what_was_published() -> None:
                 }
             ],
         )
-    metrics = cloudwatch.stack_metrics("shop-state", {"cart": "shop-cart"}, None, [], cloudwatch.api_id(URL))
+    metrics = cloudwatch.stack_metrics("shop-state", {"cart": "shop-cart"}, None, {}, cloudwatch.api_id(URL))
     figures = cloudwatch.read(client, metrics, now - dt.timedelta(minutes=10), now + dt.timedelta(minutes=2))
     assert figures["cloudwatch.dynamodb.ConsumedWriteCapacityUnits"] == 42.0  # the other table's excluded
     assert figures["cloudwatch.lambda.cart.Invocations"] == 120.0
@@ -252,3 +253,69 @@ def test_make_load_passes_the_rate_the_mix_and_the_saga_paths_on_to_the_run() ->
     assert options.user_rps == 4.0
     assert options.shares == "catalog=0,cart=0,orders=1"
     assert options.order_paths == "flash-sale=1"
+
+
+class _CacheStack:
+    """An applied stack as cache_dimensions reads it: the cache's name and an ElastiCache client."""
+
+    def __init__(self, name: str) -> None:
+        self.outputs = mock.Mock(cache={"name": name})
+        self.elasticache = boto3.client("elasticache", region_name="eu-west-1")
+
+    def client(self, service: str) -> Any:
+        assert service == "elasticache"
+        return self.elasticache
+
+
+def test_a_node_based_cache_is_read_per_member_cluster_and_a_serverless_one_as_a_whole() -> None:
+    """make load against an environment with cache.mode = "serverless" used to fail: it asked for
+    the replication group that only a node-based cache has."""
+    from botocore.stub import Stubber
+
+    nodes, serverless = _CacheStack("shop-cache"), _CacheStack("shop-serverless")
+    with Stubber(nodes.elasticache) as stub:
+        stub.add_response(
+            "describe_replication_groups",
+            {
+                "ReplicationGroups": [
+                    {
+                        "ReplicationGroupId": "shop-cache",
+                        "MemberClusters": ["shop-cache-001", "shop-cache-002"],
+                    }
+                ]
+            },
+        )
+        assert cloudwatch.cache_dimensions(nodes) == {
+            "shop-cache-001": {"CacheClusterId": "shop-cache-001"},
+            "shop-cache-002": {"CacheClusterId": "shop-cache-002"},
+        }
+    with Stubber(serverless.elasticache) as stub:
+        stub.add_client_error(
+            "describe_replication_groups", "ReplicationGroupNotFoundFault", http_status_code=404
+        )
+        stub.add_response(
+            "describe_serverless_caches", {"ServerlessCaches": [{"ServerlessCacheName": "shop-serverless"}]}
+        )
+        assert cloudwatch.cache_dimensions(serverless) == {
+            "shop-serverless": {"clusterId": "shop-serverless"}
+        }
+    metrics = cloudwatch.stack_metrics(
+        "t", {}, None, {"shop-serverless": {"clusterId": "shop-serverless"}}, None
+    )
+    names = {metric.name for metric in metrics if metric.namespace == "AWS/ElastiCache"}
+    assert names == {
+        "ElastiCacheProcessingUnits",
+        "ThrottledCmds",
+        "CurrConnections",
+        "CacheHits",
+        "CacheMisses",
+    }
+    assert all(
+        metric.dimensions == {"clusterId": "shop-serverless"}
+        for metric in metrics
+        if metric.namespace == "AWS/ElastiCache"
+    )
+    node_metrics = cloudwatch.stack_metrics(
+        "t", {}, None, {"shop-cache-001": {"CacheClusterId": "shop-cache-001"}}, None
+    )
+    assert "EngineCPUUtilization" in {metric.name for metric in node_metrics}
