@@ -19,6 +19,7 @@ from typing import Any
 from local_twin.lambda_runtime import twin_layer_zip
 from tools import tfrun
 from tools.packaging import write_function_zip
+from tools.progress import heartbeat
 from tools.stack import StackOutputs
 
 TWIN_ROOT = Path("environments") / "twin"
@@ -72,20 +73,21 @@ def apply_stack(
     _checked(tfrun.init(root, backend=own_root != TWIN_ROOT), "init", work / "init.log")
     initialised = time.monotonic()
     progress = tfrun.ApplyProgress(report or (lambda _line: None))
-    applying = tfrun.terraform(
-        [
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            "-json",
-            f"-parallelism={PARALLELISM}",
-            f"-var=function_package_zip={package}",
-            f"-var=dependencies_layer_zip={layer}",
-        ],
-        root,
-        on_line=progress,
-    )
+    with heartbeat("terraform apply", every_seconds=5, report=lambda _line: progress.remind()):
+        applying = tfrun.terraform(
+            [
+                "apply",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+                "-json",
+                f"-parallelism={PARALLELISM}",
+                f"-var=function_package_zip={package}",
+                f"-var=dependencies_layer_zip={layer}",
+            ],
+            root,
+            on_line=progress,
+        )
     if applying.returncode != 0 and progress.errors:
         # -json puts terraform's errors on standard output as diagnostics; keep their words.
         applying.stderr = "\n".join(progress.errors) + "\n" + applying.stderr

@@ -379,6 +379,13 @@ class ApplyProgress:
         elapsed = time.monotonic() - self.started
         return f"{self.what}: {self.done}/{self.planned} resources ({elapsed:.0f} s)"
 
+    def remind(self, quiet_seconds: float = 15.0) -> None:
+        """Reports where the apply stands when nothing has been reported for `quiet_seconds`: one
+        resource (a cache, a replication group) can take a minute, and a count that does not move
+        still shows the apply is alive. Called from a timer (tools.progress.heartbeat)."""
+        if time.monotonic() - self._last_report >= quiet_seconds:
+            self._emit(force=True)
+
     def _emit(self, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last_report >= self.every_seconds:

@@ -62,3 +62,14 @@ def test_a_failed_apply_keeps_terraforms_error(tmp_path: Path) -> None:
     progress = tfrun.ApplyProgress(lambda _line: None)
     assert apply(tmp_path / "refused", REFUSED, progress) != 0
     assert any("this resource is refused on purpose" in error for error in progress.errors)
+
+
+def test_a_quiet_apply_is_reminded_of_where_it_stands() -> None:
+    """A resource that takes a minute completes nothing for a minute: the timer's reminder prints
+    the count and the time again once nothing has been printed for a while, and only then."""
+    lines: list[str] = []
+    progress = tfrun.ApplyProgress(lines.append, every_seconds=3600)
+    progress.remind(quiet_seconds=3600)
+    assert lines == []
+    progress.remind(quiet_seconds=0)
+    assert len(lines) == 1 and lines[0].startswith("terraform apply: 0/0 resources (")
