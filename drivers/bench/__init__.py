@@ -17,6 +17,7 @@ from typing import Any
 from drivers.bench import report, sections
 from drivers.bench.inprocess import Shop
 from local_twin.twin import LocalTwin, print_progress
+from tools.progress import heartbeat
 
 
 def run_bench(build_dir: Path) -> int:
@@ -58,7 +59,8 @@ def run_bench(build_dir: Path) -> int:
             step_started = time.monotonic()
             print(f"bench: [{number}/{len(steps) + 1}] {title} ...", flush=True)
             try:
-                figures = step()
+                with heartbeat(f"bench:     step {number} running", every_seconds=15):
+                    figures = step()
             except Exception:
                 # One broken section should not hide the others' figures; the run still fails.
                 traceback.print_exc()

@@ -12,6 +12,7 @@ from drivers.chaos.catalogue import CATALOGUE, by_name
 from drivers.chaos.faults import FisFaults, TwinFaults
 from drivers.chaos.harness import INVARIANTS, Experiment, Faults, broken_invariants, run_experiment
 from drivers.target import Target
+from tools.progress import heartbeat
 
 COLUMNS = ("requests", "errors_during", "errors_after", *INVARIANTS[:-1], "time_to_recover_s")
 SHORT_NAMES = {
@@ -34,7 +35,8 @@ def run_catalogue(target: Target, faults: Faults, experiments: list[Experiment])
     results: dict[str, Any] = {}
     for experiment in experiments:
         print(f"  {experiment.name}: {experiment.fault} ...", flush=True)
-        results.update(run_experiment(experiment, target, faults))
+        with heartbeat(f"  {experiment.name} running", every_seconds=15):
+            results.update(run_experiment(experiment, target, faults))
     results["chaos.experiments"] = len(experiments)
     results["chaos.passed"] = all(results[f"chaos.{e.name}.passed"] for e in experiments)
     return results

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from local_twin.twin import LocalTwin, print_progress
+from tools.progress import heartbeat
 
 Section = Callable[[LocalTwin], dict[str, Any]]
 
@@ -126,7 +127,8 @@ def run_demo(build_dir: Path) -> dict[str, Any]:
         }
         for title, section in sections():
             print(f"running: {title} ...", flush=True)
-            section_results = section(twin)
+            with heartbeat(f"  {title.split(' (')[0]} running", every_seconds=15):
+                section_results = section(twin)
             titles[next(iter(section_results)).split(".", 1)[0]] = title
             results.update(section_results)
     results.update(provisioning)
