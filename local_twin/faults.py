@@ -589,10 +589,14 @@ class FaultClient:
         return list(response.json()["rules"])
 
     def clear(self, rule_id: str | None = None) -> int:
+        """Clears one rule, or all; a rule that is already gone (it expired, or ended itself as a
+        valkey-flush does once it has flushed) clears nothing, and is no error."""
         import requests
 
         url = f"{self._url}/{rule_id}" if rule_id else self._url
         response = requests.delete(url, timeout=self._timeout)
+        if rule_id and response.status_code == 404:
+            return 0
         response.raise_for_status()
         return int(response.json()["removed"])
 

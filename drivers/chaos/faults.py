@@ -14,17 +14,20 @@ class TwinFaults:
 
     def __init__(self, client: Any) -> None:
         self._client = client  # local_twin.faults.FaultClient
-        self._added: list[str] = []
+        self._added: dict[str, dict[str, Any]] = {}
 
     def start(self, experiment: Experiment, target: Target) -> None:
-        self._added = [self._client.add(**rule)["id"] for rule in experiment.rules(target)]
+        added = [self._client.add(**rule) for rule in experiment.rules(target)]
+        self._added = {rule["id"]: rule for rule in added}
 
     def stop(self, experiment: Experiment, target: Target) -> dict[str, Any]:
         rules = {rule["id"]: rule for rule in self._client.rules()}
-        fired = sum(int(rules[rule_id]["fired"]) for rule_id in self._added if rule_id in rules)
+        # A one-shot rule (valkey-flush) acts when it is added and is gone by now: its count is the
+        # one the twin answered the add with.
+        fired = sum(int(rules.get(rule_id, added)["fired"]) for rule_id, added in self._added.items())
         for rule_id in self._added:
             self._client.clear(rule_id)
-        self._added = []
+        self._added = {}
         return {"source": "twin", "faults_fired": fired}
 
 

@@ -152,3 +152,61 @@ def test_calls_are_told_apart_as_aws_reads_them() -> None:
         }
     )
     assert invoke == faults.Call("lambda", "Invoke", "shop-x")
+
+
+class _Flushing:
+    """ValkeyFaults' contract for a flush without a cache: it acts at once, counts, and ends."""
+
+    def apply(self, rule: faults.Rule, injector: faults.FaultInjector) -> None:
+        rule.fired += 1
+        injector.clear(rule.id)
+
+
+def test_an_experiment_with_a_one_shot_flush_stops_cleanly_and_counts_it() -> None:
+    """make chaos's stream-lag-cache-flush ended with a 404 from clearing its valkey-flush rule,
+    which had already ended itself: clearing a rule that is gone clears nothing, and the flush
+    counts as fired."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from drivers.chaos.faults import TwinFaults
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    injector = faults.FaultInjector()
+    server = make_server(
+        "127.0.0.1",
+        0,
+        lambda environ, start: faults.handle_api(environ, start, injector, _Flushing()),
+        handler_class=Quiet,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = faults.FaultClient(f"http://127.0.0.1:{server.server_port}")
+        experiment = type(
+            "E",
+            (),
+            {
+                "rules": staticmethod(
+                    lambda _target: [
+                        {"kind": "valkey-flush"},
+                        {
+                            "kind": "stream-delay",
+                            "function": "shop-cache-invalidator",
+                            "duration_seconds": 60,
+                        },
+                    ]
+                )
+            },
+        )()
+        twin_faults = TwinFaults(client)
+        twin_faults.start(experiment, None)
+        assert [rule["kind"] for rule in client.rules()] == ["stream-delay"]  # the flush is done
+        assert twin_faults.stop(experiment, None) == {"source": "twin", "faults_fired": 1}
+        assert client.rules() == []
+        assert client.clear("not-a-rule") == 0
+    finally:
+        server.shutdown()
+        server.server_close()
