@@ -16,7 +16,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import boto3
@@ -44,7 +44,9 @@ from drivers.pricing import (
     PRICE_DATE,
     STANDARD_USD_PER_TRANSITION,
 )
+from local_twin.lambda_runtime import RUNTIME_DISTRIBUTIONS
 from local_twin.twin import REGION, LocalTwin
+from tools.build import canonical_name
 from tools.packaging import LAMBDA_SOURCE, function_zip
 
 Results = dict[str, Any]
@@ -520,21 +522,6 @@ def coldstart(twin: LocalTwin, rounds: int = ROUNDS) -> Results:
 
 
 # ---- package sizes -------------------------------------------------------------------------
-# What Lambda's python3.13 runtime carries too, and the layer ships on purpose (tools/build.py): the
-# boto3 closure and the durable execution SDK, by their top-level names in the layer's python/.
-RUNTIME_ALSO_HAS = (
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "python_dateutil",
-    "urllib3",
-    "six",
-    "aws_durable_execution_sdk_python",
-)
-
-
 def packages(out_dir: Path) -> Results:
     from tools.build import build_layer
 
@@ -554,10 +541,25 @@ def packages(out_dir: Path) -> Results:
 
 
 def layer_figures(layer: Path) -> Results:
-    """The layer's unzipped size, and how much of it the runtime has a copy of too."""
+    """The layer's unzipped size, and how much of it the runtime has a copy of too: the files that
+    the RECORDs of the runtime's own distributions (the twin's RUNTIME_DISTRIBUTIONS: boto3's closure
+    and the durable SDK, which the layer ships on purpose, tools/build.py) list."""
+    owned: set[str] = set()
     with zipfile.ZipFile(layer) as archive:
         infos = archive.infolist()
-    runtime_owned = [i for i in infos if i.filename.split("/")[1].startswith(RUNTIME_ALSO_HAS)]
+        for info in infos:
+            path = PurePosixPath(info.filename)
+            dist_info = path.parent.name
+            distribution = canonical_name(dist_info.removesuffix(".dist-info").rsplit("-", 1)[0])
+            if (
+                path.name == "RECORD"
+                and dist_info.endswith(".dist-info")
+                and distribution in RUNTIME_DISTRIBUTIONS
+            ):
+                site = path.parent.parent
+                record = archive.read(info).decode().splitlines()
+                owned |= {str(site / line.split(",", 1)[0]) for line in record if line}
+    runtime_owned = [i for i in infos if i.filename in owned]
     unzipped = sum(i.file_size for i in infos)
     return {
         "package.layer_unzipped_bytes": unzipped,
