@@ -24,7 +24,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, faults, iam, network, service_rules, streams
+from local_twin import emulations, faults, iam, lost_answers, network, service_rules, streams
 from local_twin.durable import ACCOUNT_ID as durable_account
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
@@ -245,6 +245,18 @@ def install_request_ids() -> None:
     DomainDispatcherApplication.__call__ = dispatch
 
 
+def install_lost_answer_replay() -> lost_answers.LostAnswers:
+    """Outermost: a retry of a call the twin already answered 2xx gets that answer (lost_answers.py)."""
+    replay = lost_answers.LostAnswers()
+    original = DomainDispatcherApplication.__call__
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        return replay(functools.partial(original, self), environ, start_response)
+
+    DomainDispatcherApplication.__call__ = dispatch
+    return replay
+
+
 def _twin_client(endpoint: str, region: str) -> Any:
     return client_factory(endpoint, region)
 
@@ -281,7 +293,8 @@ def serve(
     install_durable_api(durable, enforcer)
     # /_twin/faults, outside every other hook but the request ids
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))
-    install_request_ids()  # outermost: injected faults and the durable API answer with one too
+    install_request_ids()  # injected faults and the durable API answer with one too
+    install_lost_answer_replay()  # outermost: a replayed answer keeps its request id
     install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
     install_dynamodb_isolation()
     emulations.install()

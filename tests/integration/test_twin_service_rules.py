@@ -189,3 +189,32 @@ def test_a_replication_group_with_user_groups_needs_encryption_in_transit(aws: A
     assert refusal(raised)[0] == "InvalidParameterCombination"
     with pytest.raises(ClientError):
         aws("elasticache").describe_replication_groups(ReplicationGroupId="rbac-plain")  # nothing was created
+
+
+def test_a_retried_create_whose_answer_was_lost_gets_its_answer_and_a_new_create_is_refused(
+    aws: Any, role_arn: str
+) -> None:
+    """local_twin/lost_answers.py on the running server: the SDK's second attempt of one call
+    (same amz-sdk-invocation-id) gets the 201 its first attempt got; a second call gets AWS's 409."""
+    client = aws("lambda")
+    attempts = iter((1, 2))
+
+    def as_one_call_sent_twice(request: Any, **_: Any) -> None:
+        request.headers["amz-sdk-invocation-id"] = "one-call"
+        request.headers["amz-sdk-request"] = f"attempt={next(attempts)}; max=3"
+
+    client.meta.events.register("before-send.lambda.CreateFunction", as_one_call_sent_twice)
+    try:
+        first = create(client_of(client), role_arn, "answer-lost")
+        retried = create(client_of(client), role_arn, "answer-lost")
+    finally:
+        client.meta.events.unregister("before-send.lambda.CreateFunction", as_one_call_sent_twice)
+    assert retried["FunctionArn"] == first["FunctionArn"]
+    assert retried["ResponseMetadata"]["RequestId"] == first["ResponseMetadata"]["RequestId"]
+    with pytest.raises(ClientError) as raised:
+        create(aws, role_arn, "answer-lost")
+    assert refusal(raised)[0] == "ResourceConflictException"
+
+
+def client_of(client: Any) -> Any:
+    return lambda service: client
