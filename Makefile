@@ -13,6 +13,8 @@ PORT    ?= 3000
 ENGINE  ?=
 ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
+# pytest-xdist workers for make test: the session twin's tests run on one, Terraform's on another
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv checkov-venv test unit lint fmt validate tftest demo bench chaos load idle-cost build plan apply policy twin twin-environments clean docs docs-serve docs-site openapi
@@ -38,7 +40,7 @@ venv: $(VENV)/.installed
 checkov-venv: $(CHECKOV)/.installed
 
 test: venv checkov-venv ## The whole suite: unit, twin (applied by terraform), validate, terraform test, example applies, checkov
-	CHECKOV="$(CURDIR)/$(CHECKOV)/bin/checkov" $(PY) -m pytest
+	CHECKOV="$(CURDIR)/$(CHECKOV)/bin/checkov" $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 unit: venv ## Only the tests that need no server
 	$(PY) -m pytest tests/unit
