@@ -241,16 +241,19 @@ class LambdaPool:
 
     def _acquire(self, spec: FunctionSpec) -> _Environment:
         key = spec.fingerprint
-        limit = spec.reserved_concurrency or DEFAULT_MAX_ENVIRONMENTS
+        # Reserved concurrency 0 throttles every invocation, warm environments or not: AWS's way to
+        # stop a function ("Configuring reserved concurrency",
+        # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+        limit = DEFAULT_MAX_ENVIRONMENTS if spec.reserved_concurrency is None else spec.reserved_concurrency
         with self._lock:
             pool = self._pools.setdefault(key, _FunctionPool())
+            if pool.busy >= limit:
+                raise TooManyRequests(f"Rate Exceeded: {spec.name} is at its concurrency limit of {limit}")
             while pool.idle:
                 environment = pool.idle.pop()
                 if environment.alive:
                     pool.busy += 1
                     return environment
-            if pool.busy >= limit:
-                raise TooManyRequests(f"Rate Exceeded: {spec.name} is at its concurrency limit of {limit}")
             pool.busy += 1
         try:
             environment = self._environment(spec)

@@ -102,7 +102,9 @@ def install_local_invoke(
             memory_mb=int(self.memory_size),
             environment=environment,
             code=self.code_bytes,
-            reserved_concurrency=int(self.reserved_concurrency) if self.reserved_concurrency else None,
+            reserved_concurrency=None
+            if self.reserved_concurrency is None
+            else int(self.reserved_concurrency),
             layers=function_layers(self),
         )
 

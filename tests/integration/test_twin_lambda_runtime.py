@@ -11,6 +11,7 @@ import uuid
 import zipfile
 
 import pytest
+from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.twin
 
@@ -83,6 +84,22 @@ def test_context_environment_and_warm_reuse(twin, probe: str) -> None:
     assert first["request_id"] != second["request_id"]
     assert second["pid"] == first["pid"], "a warm environment serves the next invocation"
     assert second["invocations_in_this_environment"] == first["invocations_in_this_environment"] + 1
+
+
+def test_reserved_concurrency_zero_throttles_even_a_warm_function(twin, probe: str) -> None:
+    """AWS's way to stop a function: reserved concurrency 0 refuses every invocation with
+    TooManyRequestsException, warm environments included (moto stores the 0; the twin read it as
+    no reservation at all)."""
+    invoke(twin, probe, {})  # warm
+    functions = twin.client("lambda")
+    functions.put_function_concurrency(FunctionName=probe, ReservedConcurrentExecutions=0)
+    try:
+        with pytest.raises(ClientError) as refused:
+            invoke(twin, probe, {})
+        assert refused.value.response["Error"]["Code"] == "TooManyRequestsException"
+    finally:
+        functions.delete_function_concurrency(FunctionName=probe)
+    assert invoke(twin, probe, {})[1] is None
 
 
 def test_errors_come_back_in_lambdas_shape(twin, probe: str) -> None:
