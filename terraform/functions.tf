@@ -46,7 +46,11 @@ locals {
   # less a 1 s margin. Lambda may drop a record (to the DLQ) only after every cached value it
   # could delete has expired anyway: a value lives at most TTL x 1.1 (jitter) + 2 s (the
   # write-back window), so the attempts together, and the record age, must outlast that.
-  invalidator_timeout         = 120
+  invalidator_timeout = 120
+  # checkout's timeout also tells the order relay an abandoned order from one whose checkout it met:
+  # Lambda stops a checkout at its timeout, so an older order with no execution was left by a dead one.
+  checkout_timeout            = 10
+  order_relay_timeout         = 60
   cache_staleness_bound       = ceil(var.cache.ttl_seconds * 1.1) + 2
   invalidation_retries        = ceil(local.cache_staleness_bound / (local.invalidator_timeout - 1)) - 1
   invalidation_record_max_age = max(600, local.cache_staleness_bound + 60)
@@ -86,15 +90,30 @@ locals {
     conditions = []
   }
 
+  # Starting an order's saga on each engine: checkout does, and the order relay for an order whose
+  # checkout died before it could.
+  start_checkout_saga = {
+    sid        = "RunCheckoutSaga"
+    actions    = ["states:StartExecution"]
+    resources  = [local.checkout_state_machine_arn]
+    conditions = []
+  }
+  start_durable_checkout = {
+    # Durable executions are invoked through the alias: an execution replays on its version.
+    sid        = "StartDurableCheckout"
+    actions    = ["lambda:InvokeFunction"]
+    resources  = ["${local.checkout_durable_arn}:live"]
+    conditions = []
+  }
+  # Which engine starts new orders' sagas, and where: the same for checkout and the order relay.
+  saga_start_environment = {
+    ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
+    CHECKOUT_ENGINE          = var.checkout_engine
+  }
+
   # What checkout needs of the durable function, granted only when that function exists.
   checkout_durable_statements = [
-    {
-      # Durable executions are invoked through the alias: an execution replays on its version.
-      sid        = "StartDurableCheckout"
-      actions    = ["lambda:InvokeFunction"]
-      resources  = ["${local.checkout_durable_arn}:live"]
-      conditions = []
-    },
+    local.start_durable_checkout,
     {
       # Lambda authorizes these against the execution's ARN (function:name:version/durable-execution/...):
       # the Service Authorization Reference lists all four on its "durable execution" resource type.
@@ -181,14 +200,12 @@ locals {
     checkout = {
       description = "Places orders idempotently and starts the checkout saga"
       handler     = "handlers.checkout.handler"
-      timeout     = 10
+      timeout     = local.checkout_timeout
       in_vpc      = false
-      environment = {
+      environment = merge(local.saga_start_environment, {
         POWERTOOLS_SERVICE_NAME  = "checkout"
-        ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
         APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
-        CHECKOUT_ENGINE          = var.checkout_engine
-      }
+      })
       # Added only where the durable function exists (durable_checkout.enabled).
       durable_environment       = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
       durable_policy_statements = local.checkout_durable_statements
@@ -207,12 +224,7 @@ locals {
           conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*", "IDEMPOTENCY#*"] }]
         },
         local.state_table_key,
-        {
-          sid        = "RunCheckoutSaga"
-          actions    = ["states:StartExecution"]
-          resources  = [local.checkout_state_machine_arn]
-          conditions = []
-        },
+        local.start_checkout_saga,
         local.answer_approval_tasks,
         {
           sid        = "ReadExecutions"
@@ -230,6 +242,36 @@ locals {
             { test = "StringEquals", variable = "kms:EncryptionContext:aws:states:stateMachineArn", values = [local.checkout_state_machine_arn] },
           ]
         },
+      ]
+    }
+
+    order_relay = {
+      description = "Starts the saga of an order whose checkout died before starting it: the table's stream as the orders' outbox"
+      handler     = "handlers.order_relay.handler"
+      timeout     = local.order_relay_timeout
+      in_vpc      = false
+      environment = merge(local.saga_start_environment, {
+        POWERTOOLS_SERVICE_NAME  = "order-relay"
+        CHECKOUT_TIMEOUT_SECONDS = tostring(local.checkout_timeout)
+      })
+      durable_environment       = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
+      durable_policy_statements = [local.start_durable_checkout]
+      stream_sources = {
+        state_table_new_orders = {
+          stream_arn = module.state_table.stream_arn
+          batch_size = 100
+          filter_patterns = [jsonencode({ eventName = ["INSERT"], dynamodb = { Keys = { pk = { S = [{ prefix = "ORDER#" }] } } } })]
+        }
+      }
+      policy_statements = [
+        {
+          sid        = "ReadAndRecordOrders"
+          actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+          resources  = [module.state_table.arn]
+          conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["ORDER#*"] }]
+        },
+        local.state_table_key,
+        local.start_checkout_saga,
       ]
     }
 

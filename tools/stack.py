@@ -145,26 +145,32 @@ class StackReader:
     @contextmanager
     def checkout_engine(self, engine: str | None) -> Iterator[None]:
         """New orders run on `engine` meanwhile, as Terraform's checkout_engine would make them:
-        the checkout function's CHECKOUT_ENGINE changes, and the stack's value comes back after.
-        None keeps the stack's."""
+        every function that starts sagas (checkout, and the order relay) gets that CHECKOUT_ENGINE,
+        and the stack's values come back after. None keeps the stack's."""
         if engine is not None and engine not in CHECKOUT_ENGINES:
             raise ValueError(f"checkout engine must be one of {CHECKOUT_ENGINES}, not {engine!r}")
         if engine is None:
             yield
             return
         functions = self.client("lambda")
-        name = self.function_name("checkout")
-        applied = self.function_environment("checkout")
-        if applied.get("CHECKOUT_ENGINE") == engine:
-            yield
-            return
-        functions.update_function_configuration(
-            FunctionName=name, Environment={"Variables": {**applied, "CHECKOUT_ENGINE": engine}}
-        )
+        applied = {key: self.function_environment(key) for key in self.function_keys}
+        switched = {
+            key: environment
+            for key, environment in applied.items()
+            if "CHECKOUT_ENGINE" in environment and environment["CHECKOUT_ENGINE"] != engine
+        }
+        for key, environment in switched.items():
+            functions.update_function_configuration(
+                FunctionName=self.function_name(key),
+                Environment={"Variables": {**environment, "CHECKOUT_ENGINE": engine}},
+            )
         try:
             yield
         finally:
-            functions.update_function_configuration(FunctionName=name, Environment={"Variables": applied})
+            for key, environment in switched.items():
+                functions.update_function_configuration(
+                    FunctionName=self.function_name(key), Environment={"Variables": environment}
+                )
 
     def function_environment(self, key: str) -> dict[str, str]:
         """A function's environment variables as Lambda holds them (set by Terraform)."""

@@ -18,7 +18,7 @@ from drivers.load import mix
 STRATEGY_FUNCTIONS = {
     mix.CATALOG: ("catalog", "cache_invalidator"),
     mix.CART: ("cart",),
-    mix.ORDERS: ("checkout", "order_steps", "checkout_durable"),
+    mix.ORDERS: ("checkout", "order_steps", "order_relay", "checkout_durable"),
 }
 # States a happy-path order's execution enters, counted from its history by the bench
 # (workflow.transitions_per_order, docs/bench.md); retries add one each.

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from shop import invalidation, observability
+from shop import invalidation, observability, stream_events
 from shop.cache import CacheSettings
 from shop.cache_connection import CACHE_ERRORS, connect_from_environment
 
@@ -72,7 +72,7 @@ def invalidate(record: DynamoDBRecord, deadline: float, invalidated: list[str]) 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @observability.flush_after_invocation
 def handler(event: Any, context: Any) -> PartialItemFailureResponse:
-    records = invalidation.validate_stream_event(event)
+    records = stream_events.validate_stream_event(event)
     # One deadline for the whole batch: once it has passed, the remaining records fail at once
     # (Lambda redelivers from the first failed one) instead of each waiting out a timeout.
     deadline = invalidation.deadline_from(context.get_remaining_time_in_millis(), margin_ms)

@@ -3,7 +3,6 @@
 # No `from __future__ import annotations`: Powertools reads the routes' signatures for the OpenAPI
 # document through Tracer's wrappers, whose module cannot resolve annotations left as strings.
 
-import functools
 import os
 from typing import Annotated, Any, Literal
 
@@ -23,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-from shop import clients, engines, http, observability, validation
+from shop import clients, engines, http, observability, sagas, validation
 from shop.errors import BusinessRuleViolation, ShopError
 from shop.orders import DEFAULT_REJECTION, OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
@@ -34,35 +33,12 @@ metrics = Metrics()
 app = http.new_resolver()
 
 TABLE_NAME = os.environ["STATE_TABLE_NAME"]
-STATE_MACHINE_ARN = os.environ["ORDERS_STATE_MACHINE_ARN"]
 APPROVAL_THRESHOLD_CENTS = int(os.environ.get("APPROVAL_THRESHOLD_CENTS", "100000"))
 # Which engine runs new orders' sagas (Terraform's checkout_engine); an order keeps its own.
-CHECKOUT_ENGINE = os.environ.get("CHECKOUT_ENGINE", "step-functions")
-if CHECKOUT_ENGINE not in engines.ENGINE_NAMES:
-    raise ValueError(f"CHECKOUT_ENGINE must be one of {engines.ENGINE_NAMES}, not {CHECKOUT_ENGINE!r}")
-DURABLE_FUNCTION = os.environ.get("CHECKOUT_DURABLE_FUNCTION", "")
+ENGINES = engines.from_environment(clients.client, os.environ)
+ENGINES.make_client_for_new_orders()
 
 store = OrderStore(clients.resource("dynamodb").Table(TABLE_NAME))
-states = clients.client("stepfunctions")
-
-
-@functools.cache
-def durable() -> Any:
-    """The Lambda client for durable executions, made on first use: most environments run the
-    state machine, and their cold starts should not load Lambda's service model."""
-    return clients.client("lambda")
-
-
-ENGINES: dict[str, engines.Engine] = {
-    "step-functions": engines.StepFunctions(lambda: states, STATE_MACHINE_ARN),
-    "durable": engines.Durable(durable, DURABLE_FUNCTION),
-}
-
-
-def engine_for(name: str | None) -> engines.Engine:
-    """The engine that runs an order's saga (orders placed before there was a choice ran on
-    Step Functions)."""
-    return ENGINES[name or "step-functions"]
 
 
 class DuplicateInProgress(ShopError):
@@ -146,11 +122,9 @@ def place_order(request: dict[str, Any]) -> dict[str, Any]:
     items, total, needs_approval = store.price_cart(request["cart_id"], APPROVAL_THRESHOLD_CENTS)
     order_id = order_id_for(request["idempotency_key"])
     order = store.create(items, total, request["payment_token"], needs_approval, order_id=order_id)
-    execution_arn = order.execution_arn
-    if execution_arn is None:
-        execution_arn = engine_for(CHECKOUT_ENGINE).start(order.order_id, order.requires_approval)
-        store.record_execution(order.order_id, execution_arn, CHECKOUT_ENGINE)
-        observability.count("WorkflowStarted", CHECKOUT_ENGINE.replace("-", ""))
+    execution_arn = sagas.start_once(store, order, ENGINES)
+    if execution_arn != order.execution_arn:
+        observability.count("WorkflowStarted", ENGINES.new_orders.replace("-", ""))
     return {
         "order_id": order.order_id,
         "status": order.status,
@@ -209,7 +183,7 @@ def _progress(execution_arn: str | None, engine: str | None) -> engines.Progress
     """The execution's status and the states it entered, from its engine's own history."""
     if not execution_arn:
         return engines.Progress(None, [])
-    return engines.progress(engine_for(engine), execution_arn)
+    return engines.progress(ENGINES.for_order(engine), execution_arn)
 
 
 @app.get("/orders/<order_id>", responses=http.documented({200: ("The order and its saga", OrderView)}))
@@ -245,9 +219,9 @@ def decide(
     # the saga applies it when it gets there. Otherwise the token is the engine's own: a task
     # token, or the durable callback's id.
     if token is not None and request.decision == "approve":
-        engine_for(order.engine).approve(token)
+        ENGINES.for_order(order.engine).approve(token)
     elif token is not None:
-        engine_for(order.engine).reject(token, reason)
+        ENGINES.for_order(order.engine).reject(token, reason)
     return http.json_response(202, {"order_id": order_id, "decision": request.decision})
 
 

@@ -13,8 +13,9 @@ cold start should not load the service model of the engine it does not run.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,6 +40,7 @@ def _every(client: Any, operation: str, items: str, **parameters: Any) -> list[A
 
 class Engine(Protocol):
     name: str
+    client: Callable[[], Any]
 
     def start(self, order_id: str, requires_approval: bool) -> str:
         """Starts the order's saga, named after the order, and returns the execution's ARN. A
@@ -219,3 +221,46 @@ def progress(engine: Engine, execution_arn: str) -> Progress:
     """The execution's status and the states it entered, from the engine's own history."""
     execution_status = engine.status(execution_arn)
     return Progress(execution_status, engine.entered(engine.history(execution_arn)))
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engines a function may talk to, and the one that runs new orders' sagas.
+
+    From the function's environment (terraform/functions.tf): CHECKOUT_ENGINE (Terraform's
+    checkout_engine), ORDERS_STATE_MACHINE_ARN and, where the durable function exists,
+    CHECKOUT_DURABLE_FUNCTION. Checkout and the order relay read it alike, so both start an order's
+    saga on the same engine with the same name and input."""
+
+    new_orders: str
+    by_name: dict[str, Engine]
+
+    def for_order(self, name: str | None) -> Engine:
+        """The engine that runs an order's saga (orders placed before there was a choice ran on
+        Step Functions)."""
+        return self.by_name[name or "step-functions"]
+
+    @property
+    def for_new_orders(self) -> Engine:
+        return self.by_name[self.new_orders]
+
+    def make_client_for_new_orders(self) -> None:
+        """At init: SnapStart's snapshot and every warm start then hold the client new orders use."""
+        self.for_new_orders.client()
+
+
+def from_environment(client: Callable[[str], Any], environ: Mapping[str, str]) -> Engines:
+    """`client(service)` makes a client; each engine makes its own on first use, so a cold start
+    loads only the service model of the engine it calls."""
+    new_orders = environ.get("CHECKOUT_ENGINE", "step-functions")
+    if new_orders not in ENGINE_NAMES:
+        raise ValueError(f"CHECKOUT_ENGINE must be one of {ENGINE_NAMES}, not {new_orders!r}")
+    states = functools.cache(lambda: client("stepfunctions"))
+    lambda_ = functools.cache(lambda: client("lambda"))
+    return Engines(
+        new_orders,
+        {
+            "step-functions": StepFunctions(states, environ["ORDERS_STATE_MACHINE_ARN"]),
+            "durable": Durable(lambda_, environ.get("CHECKOUT_DURABLE_FUNCTION", "")),
+        },
+    )

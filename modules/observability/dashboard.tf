@@ -69,11 +69,12 @@ locals {
       yAxis = { left = { min = 0, showUnits = false }, right = { min = 0, label = "ms", showUnits = false } }
     }),
     jsonencode({
-      title = "Version conflicts (409), idempotent replays, workflows started"
+      title = "Version conflicts (409), idempotent replays, workflows started (by checkout, and by the order relay for abandoned orders)"
       metrics = [
         [{ id = "conflicts", expression = format(local.search, local.namespace, "Strategy,service", local.app_metrics.version_conflict, "Sum", local.period), label = "version conflicts ${local.label_service}" }],
         [{ id = "replays", expression = format(local.search, local.namespace, "Strategy,service", local.app_metrics.idempotent_replay, "Sum", local.period), label = "idempotent replays ${local.label_service}" }],
         [{ id = "started", expression = format(local.search, local.namespace, "Strategy,service", local.app_metrics.workflow_started, "Sum", local.period), label = "workflows started ${local.label_service}" }],
+        [{ id = "abandoned", expression = format(local.search, local.namespace, "Strategy,service", local.app_metrics.abandoned_order_started, "Sum", local.period), label = "abandoned orders started ${local.label_service}" }],
       ]
       yAxis = { left = { min = 0, showUnits = false } }
     }),

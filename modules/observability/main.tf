@@ -24,6 +24,7 @@ locals {
     version_conflict          = "VersionConflict"         # Strategy, service
     idempotent_replay         = "IdempotentReplay"        # Strategy, service
     workflow_started          = "WorkflowStarted"         # Strategy, service
+    abandoned_order_started   = "AbandonedOrderStarted"   # Strategy, service: the order relay's
     cold_start                = "ColdStart"               # Powertools: function_name, service
   }
 

@@ -257,3 +257,34 @@ def test_unknown_order_and_bad_order_id(twin) -> None:
         twin.request("POST", f"/orders/{uuid.uuid4()}/approval", json_body={"decision": "maybe"}).status
         == 400
     )
+
+
+def test_an_order_whose_checkout_died_before_starting_its_saga_is_finished_by_the_relay(
+    twin, engine: str
+) -> None:
+    """What a checkout that dies between its two writes leaves, with a client that never retries:
+    a PENDING order, written a while ago, and no execution. The order relay, on the table's
+    stream, starts its saga on the stack's engine, once."""
+    sku = make_product(twin, stock=4)
+    order_id = str(uuid.uuid4())
+    written_at = int(time.time()) - 60  # older than checkout's timeout: its checkout is gone
+    twin.client("dynamodb").put_item(
+        TableName=twin.table_name,
+        Item={
+            "pk": {"S": f"ORDER#{order_id}"},
+            "sk": {"S": "ORDER"},
+            "status": {"S": "PENDING"},
+            "items": {"M": {sku: {"N": "1"}}},
+            "total_cents": {"N": "1000"},
+            "payment_token": {"S": "tok_ok"},
+            "requires_approval": {"BOOL": False},
+            "created_at": {"N": str(written_at)},
+            "updated_at": {"N": str(written_at)},
+        },
+    )
+    order = wait_for(twin, order_id, timeout=90)
+    assert (order["status"], order["execution_status"], order["engine"]) == ("CONFIRMED", "SUCCEEDED", engine)
+    assert execution_names(twin, engine).count(order_id) == 1
+    assert twin.product_stock(sku) == 3
+    relay_log = "\n".join(twin.function_log("order_relay"))
+    assert "started the saga of an order its checkout left" in relay_log and order_id in relay_log

@@ -19,6 +19,7 @@ def test_the_twin_was_applied_by_terraform(twin) -> None:
         "catalog",
         "checkout",
         "checkout_durable",
+        "order_relay",
         "order_steps",
     }
     deployed = {f["FunctionName"] for f in twin.client("lambda").list_functions()["Functions"]}

@@ -91,8 +91,10 @@ def clients_made_by(module: str, seen: set[str] | None = None) -> set[str]:
                 services |= clients_made_by(alias.name, seen)
         elif (
             isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and CLIENT_CALL.match(node.func.attr)
+            # clients.client("dynamodb"), or a client factory passed in and called as client("lambda")
+            and CLIENT_CALL.match(
+                node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            )
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)

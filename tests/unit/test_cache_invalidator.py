@@ -31,9 +31,9 @@ from shop.invalidation import (
     StreamInvalidator,
     deadline_from,
     sku_from_stream_record,
-    validate_stream_event,
 )
 from shop.products import ProductStore
+from shop.stream_events import validate_stream_event
 
 from drivers.metrics import emf_points, select
 from local_twin.redis_server import RedisServer

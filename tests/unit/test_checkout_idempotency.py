@@ -153,7 +153,7 @@ def test_an_approval_before_the_saga_waits_is_recorded_and_answered_202_once() -
             response = checkout.handler(event, FakeContext())
             return response["statusCode"], json.loads(response["body"])
 
-        with Stubber(module.states) as stubber:  # no responses: any engine call fails the test
+        with Stubber(module.ENGINES.for_order("step-functions").client()) as stubber:  # no responses: any engine call fails the test
             assert approve() == (202, {"order_id": order_id, "decision": "approve"})
             second_status, second = approve()
             stubber.assert_no_pending_responses()
@@ -176,7 +176,7 @@ def durable_checkout() -> Iterator[tuple[Checkout, Any]]:
         machine_arn,
     ):
         module = fresh_import("handlers.checkout")
-        with Stubber(module.durable()) as stubber:
+        with Stubber(module.ENGINES.for_order("durable").client()) as stubber:
             yield Checkout(module.handler, table, machine_arn), stubber
             stubber.assert_no_pending_responses()
 
