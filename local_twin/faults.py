@@ -12,6 +12,10 @@ with a probability, and lasts for a count of hits or a duration (or until cleare
   handler runs (`phase` "before") or after its side effects, before the reply (`phase` "after");
 * ``lambda-timeout``: the invocation runs past the function's timeout (its work done, its reply
   never sent);
+* ``lambda-throttle``: the function refuses invocations with TooManyRequestsException, as at its
+  reserved concurrency or the account's; a stream's mapping then retries its batch until the
+  records expire, without counting the throttles as retries
+  (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html);
 * ``stream-delay``: a stream event source mapping holds its records while the rule lasts;
 * ``valkey-pause`` / ``valkey-slow`` / ``valkey-flush``: the cache stops answering, answers late,
   or loses every key and connection (a node restarted empty, or a failover to an empty replica).
@@ -47,6 +51,7 @@ KINDS = (
     "brownout",
     "lambda-crash",
     "lambda-timeout",
+    "lambda-throttle",
     "stream-delay",
     "valkey-pause",
     "valkey-slow",
@@ -199,7 +204,7 @@ def parse_rule(spec: Any) -> Rule:
         if not isinstance(latency, int) or not 0 < latency <= 120_000:
             raise RuleError("latency_ms must be a whole number of milliseconds in (0, 120000]")
         rule.latency_ms = latency
-    if kind in (*INVOCATION_KINDS, "stream-delay"):
+    if kind in (*INVOCATION_KINDS, "lambda-throttle", "stream-delay"):
         if service not in (None, "lambda"):
             raise RuleError(f"a {kind} rule is about Lambda functions; service must be lambda or left out")
         rule.service = "lambda"
@@ -208,7 +213,10 @@ def parse_rule(spec: Any) -> Rule:
         if phase not in ("before", "after"):
             raise RuleError("phase must be before (no side effect) or after (side effects done, reply lost)")
         rule.phase = phase
-    if kind in ("brownout", "stream-delay", "valkey-pause", "valkey-slow") and duration is None:
+    if (
+        kind in ("brownout", "lambda-throttle", "stream-delay", "valkey-pause", "valkey-slow")
+        and duration is None
+    ):
         raise RuleError(f"a {kind} rule needs duration_seconds: it holds everything it selects until then")
     return rule
 
@@ -513,6 +521,11 @@ def invoke(
         cold,
         elapsed_ms,
     )
+
+
+def throttled(function_name: str, injector: FaultInjector = INJECTOR) -> bool:
+    """Whether a lambda-throttle rule refuses this invocation (counted as one hit)."""
+    return injector.take(("lambda-throttle",), "lambda", "Invoke", function_name) is not None
 
 
 # ---- stream delivery (called by streams) ------------------------------------------------------

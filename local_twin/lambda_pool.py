@@ -271,6 +271,8 @@ class LambdaPool:
                 pool.idle.append(environment)
 
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
+        if faults.throttled(spec.name):  # a lambda-throttle rule: as at the concurrency limit
+            raise TooManyRequests(f"Rate Exceeded: {spec.name} is throttled (fault injected)")
         environment = self._acquire(spec)
         try:
             return faults.invoke(spec, environment, event, str(uuid.uuid4()))  # crash/timeout rules

@@ -27,6 +27,7 @@ SHORT_NAMES = {
     "orders_not_terminal": "not term",
     "orders_unanswered": "unansw",
     "orders_failed_by_the_fault": "failed",
+    "stream_records_discarded": "dropped",
     "time_to_recover_s": "recover s",
 }
 

@@ -3,6 +3,7 @@
 from drivers.chaos import (
     checkout_brownout,
     dynamodb_throttling,
+    invalidator_throttled,
     step_crash_after_write,
     stream_lag_cache_flush,
     transaction_conflict,
@@ -15,6 +16,7 @@ CATALOGUE: list[Experiment] = [
     transaction_conflict.EXPERIMENT,
     checkout_brownout.EXPERIMENT,
     stream_lag_cache_flush.EXPERIMENT,
+    invalidator_throttled.EXPERIMENT,
 ]
 
 

@@ -224,6 +224,28 @@ def _catalog_staleness(target: Target, observed: Observed, skus: list[str], give
     return worst
 
 
+def _discarded_records(target: Target) -> int:
+    """Messages waiting in the on-failure destinations of the stack's stream mappings: the records
+    Lambda gave up on (past their age or their retries), each batch one message."""
+    functions, queues = target.client("lambda"), target.client("sqs")
+    waiting = 0
+    for key in target.function_keys:
+        mappings = functions.list_event_source_mappings(FunctionName=target.function_name(key))
+        for mapping in mappings["EventSourceMappings"]:
+            destination = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            if not destination or ":sqs:" not in destination:
+                continue
+            _, _, _, _, account, name = destination.split(":", 5)
+            url = queues.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            attributes = queues.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            waiting += int(attributes["ApproximateNumberOfMessages"])
+            waiting += int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return waiting
+
+
 def run_experiment(experiment: Experiment, target: Target, faults: Faults) -> dict[str, Any]:
     """Steady state, the fault with the load through it, recovery; the results under its name."""
     prefix = f"chaos.{experiment.name}"
@@ -239,6 +261,7 @@ def run_experiment(experiment: Experiment, target: Target, faults: Faults) -> di
         raise RuntimeError(f"steady state does not hold before the fault: {baseline}")
     cart_id = f"chaos-counter-{uuid.uuid4().hex[:8]}"
     observed.request(target, "PUT", f"/carts/{cart_id}", json_body={"items": {"CHAOS-CART": 0}})
+    discarded_before = _discarded_records(target)
 
     faults.start(experiment, target)
     fault_started = time.monotonic()
@@ -307,6 +330,7 @@ def run_experiment(experiment: Experiment, target: Target, faults: Faults) -> di
             1 for i in order_ids if statuses.get(i, {}).get("status") == "FAILED"
         ),
         f"{prefix}.workflows_started": int(sum(metrics.select(checkout_points, "WorkflowStarted"))),
+        f"{prefix}.stream_records_discarded": _discarded_records(target) - discarded_before,
         f"{prefix}.time_to_recover_s": round(recovered_at - fault_ended, 1),
         f"{prefix}.terminal_within_s": experiment.terminal_within_seconds,
     }
@@ -327,6 +351,7 @@ INVARIANTS = (
     "orders_not_terminal",
     "orders_unanswered",
     "orders_failed_by_the_fault",
+    "stream_records_discarded",
     "errors_after",
 )
 

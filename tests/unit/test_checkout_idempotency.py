@@ -153,7 +153,8 @@ def test_an_approval_before_the_saga_waits_is_recorded_and_answered_202_once() -
             response = checkout.handler(event, FakeContext())
             return response["statusCode"], json.loads(response["body"])
 
-        with Stubber(module.ENGINES.for_order("step-functions").client()) as stubber:  # no responses: any engine call fails the test
+        states = module.ENGINES.for_order("step-functions").client()
+        with Stubber(states) as stubber:  # no responses: any engine call fails the test
             assert approve() == (202, {"order_id": order_id, "decision": "approve"})
             second_status, second = approve()
             stubber.assert_no_pending_responses()

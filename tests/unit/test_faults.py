@@ -93,6 +93,7 @@ def test_step_functions_throttling_is_its_common_error() -> None:
         ({"kind": "error", "code": "HTTP500", "count": 0}, "count"),
         ({"kind": "error", "code": "HTTP500", "colour": "red"}, "unknown rule fields"),
         ({"kind": "lambda-timeout", "service": "dynamodb"}, "service must be lambda"),
+        ({"kind": "lambda-throttle"}, "needs duration_seconds"),
     ],
 )
 def test_bad_rules_are_refused_with_what_is_allowed(spec: dict, says: str) -> None:
@@ -117,6 +118,35 @@ def test_a_function_rule_selects_only_that_function() -> None:
     injector.add(faults.parse_rule({"kind": "lambda-crash", "function": "shop-order-steps"}))
     assert injector.take(faults.INVOCATION_KINDS, "lambda", "Invoke", "shop-checkout") is None
     assert injector.take(faults.INVOCATION_KINDS, "lambda", "Invoke", "shop-order-steps") is not None
+
+
+def test_a_throttled_function_is_refused_by_the_pool_before_any_environment(tmp_path) -> None:
+    """lambda-throttle: the pool answers TooManyRequests, as Lambda at a concurrency limit, and
+    starts no environment; other functions run."""
+    from local_twin.lambda_pool import FunctionSpec, LambdaPool, TooManyRequests
+
+    injector = faults.INJECTOR
+    rule = injector.add(
+        faults.parse_rule({"kind": "lambda-throttle", "function": "shop-invalidator", "duration_seconds": 60})
+    )
+    pool = LambdaPool({}, tmp_path)
+    try:
+        spec = FunctionSpec(
+            name="shop-invalidator",
+            arn="arn",
+            handler="h.h",
+            timeout_seconds=1,
+            memory_mb=128,
+            environment={},
+            code=b"",
+        )
+        with pytest.raises(TooManyRequests):
+            pool.invoke(spec, {})
+        assert rule.fired == 1 and not any(tmp_path.iterdir())
+        assert not faults.throttled("shop-checkout")
+    finally:
+        injector.clear(rule.id)
+        pool.shutdown()
 
 
 def test_probability_fires_about_that_often() -> None:
