@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from shop import clients, engines, http, observability, sagas, validation
 from shop.errors import BusinessRuleViolation, ShopError
-from shop.orders import DEFAULT_REJECTION, OrderStore, order_id_for
+from shop.orders import DEFAULT_REJECTION, NotAwaitingApproval, OrderStore, order_id_for
 from shop.payments import TOKEN_PATTERN
 
 logger = Logger()
@@ -177,6 +177,16 @@ def post_order(request: Annotated[PlaceOrder, Depends(place_order_request)]) -> 
 # history for 90 days (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), Lambda a
 # durable execution's for its RetentionPeriodInDays (API_DurableConfig.html).
 FORGOTTEN_EXECUTION = {"ExecutionDoesNotExist", "ResourceNotFoundException"}
+# What each engine answers a decision sent after its wait ended: the approval timed out (24 h), or
+# the execution is gone. Step Functions: SendTaskSuccess/SendTaskFailure's TaskTimedOut,
+# TaskDoesNotExist and InvalidToken; Lambda: SendDurableExecutionCallback*'s
+# CallbackTimeoutException and ResourceNotFoundException.
+WAIT_OVER = {
+    "TaskTimedOut",
+    "TaskDoesNotExist",
+    "InvalidToken",
+    "CallbackTimeoutException",
+} | FORGOTTEN_EXECUTION
 
 
 def _progress(execution_arn: str | None, engine: str | None) -> engines.Progress:
@@ -218,10 +228,20 @@ def decide(
     # None: the saga has not reached the approval yet; the decision is recorded on the order and
     # the saga applies it when it gets there. Otherwise the token is the engine's own: a task
     # token, or the durable callback's id.
-    if token is not None and request.decision == "approve":
-        ENGINES.for_order(order.engine).approve(token)
-    elif token is not None:
-        ENGINES.for_order(order.engine).reject(token, reason)
+    try:
+        if token is not None and request.decision == "approve":
+            ENGINES.for_order(order.engine).approve(token)
+        elif token is not None:
+            ENGINES.for_order(order.engine).reject(token, reason)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in WAIT_OVER:
+            raise
+        # The decision came after the saga stopped waiting: the saga decides the order (a timed-out
+        # approval compensates it), and the approver hears so instead of a 500.
+        raise NotAwaitingApproval(
+            f"order {order_id}'s saga no longer waits for a decision: its approval timed out, or its"
+            " execution is gone"
+        ) from None
     return http.json_response(202, {"order_id": order_id, "decision": request.decision})
 
 

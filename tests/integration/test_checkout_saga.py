@@ -288,3 +288,26 @@ def test_an_order_whose_checkout_died_before_starting_its_saga_is_finished_by_th
     assert twin.product_stock(sku) == 3
     relay_log = "\n".join(twin.function_log("order_relay"))
     assert "started the saga of an order its checkout left" in relay_log and order_id in relay_log
+
+
+def test_a_decision_after_the_saga_stopped_waiting_is_409_not_500(twin, engine: str) -> None:
+    """An order AWAITING_APPROVAL whose token belongs to a wait that is over (timed out, or its
+    execution forgotten): each engine refuses the token, and the approver gets the documented 409."""
+    sku = make_product(twin, stock=2)
+    placed = place(twin, make_cart(twin, {sku: 1}))
+    assert placed.status == 202
+    order_id = placed.json["order_id"]
+    wait_for(twin, order_id)
+    twin.client("dynamodb").update_item(
+        TableName=twin.table_name,
+        Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET #s = :waiting, task_token = :token, requires_approval = :yes",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":waiting": {"S": "AWAITING_APPROVAL"},
+            ":token": {"S": "AAAAKgAAAAIAAAAAAAAAAQ" + uuid.uuid4().hex},
+            ":yes": {"BOOL": True},
+        },
+    )
+    answer = twin.request("POST", f"/orders/{order_id}/approval", json_body={"decision": "approve"})
+    assert (answer.status, answer.json["error"]) == (409, "not_awaiting_approval"), answer.json

@@ -5,8 +5,10 @@ the shop's, so the route still answers 200 with it (no saga status, no history),
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
+import pytest
 from shop.orders import order_id_for
 
 from local_twin.twin import http_api_event
@@ -67,3 +69,38 @@ def test_an_order_the_table_no_longer_has_is_a_documented_404(checkout: Checkout
     status, order = get_order(checkout, placed["order_id"])
     assert status == 404, order
     assert set(order) == {"error", "message"}
+
+
+def approve(checkout: Checkout, order_id: str) -> tuple[int, dict[str, Any]]:
+    event = http_api_event(
+        "POST",
+        f"/orders/{order_id}/approval",
+        "POST /orders/{order_id}/approval",
+        {"order_id": order_id},
+        json.dumps({"decision": "approve"}),
+        {},
+    )
+    response = checkout.handler(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.mark.parametrize("code", ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"])
+def test_a_decision_after_the_approval_wait_ended_is_a_documented_409(checkout: Checkout, code: str) -> None:
+    """The token the order holds belongs to a wait that ended (timed out at 24 h, or its execution
+    is gone): Step Functions refuses it, and the approver gets 409 not_awaiting_approval, not 500."""
+    from botocore.stub import Stubber
+
+    status, placed = checkout.post(f"late-approval-{code}")
+    assert status == 202, placed
+    checkout.table.update_item(
+        Key={"pk": f"ORDER#{placed['order_id']}", "sk": "ORDER"},
+        UpdateExpression="SET #s = :waiting, task_token = :token, requires_approval = :yes",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":waiting": "AWAITING_APPROVAL", ":token": "expired-token", ":yes": True},
+    )
+    module = sys.modules["handlers.checkout"]
+    with Stubber(module.ENGINES.for_order("step-functions").client()) as stubber:
+        stubber.add_client_error("send_task_success", service_error_code=code, http_status_code=400)
+        status, answer = approve(checkout, placed["order_id"])
+        stubber.assert_no_pending_responses()
+    assert (status, answer["error"]) == (409, "not_awaiting_approval"), answer
