@@ -31,13 +31,29 @@ class TwinFaults:
         return {"source": "twin", "faults_fired": fired}
 
 
+# The FIS Lambda extension reads its S3 configuration every AWS_FIS_SLOW_POLL_INTERVAL_SECONDS (60 s
+# unless the function sets it; modules/fault-injection does not) while no experiment runs, and more
+# often while one does: a Lambda fault reaches the invocations up to that long after the experiment
+# starts, and may go on up to 20 s after it ends ("Understanding polling",
+# https://docs.aws.amazon.com/fis/latest/userguide/use-lambda-actions.html).
+EXTENSION_RAMP_UP_SECONDS = 60.0
+EXTENSION_RAMP_DOWN_SECONDS = 20.0
+
+
 class FisFaults:
     """The experiment's FIS template (modules/fault-injection, the stack's
-    `fault_injection_templates` output), started and stopped through the FIS API."""
+    `fault_injection_templates` output), started and stopped through the FIS API.
 
-    def __init__(self, poll_seconds: float = 1.0) -> None:
+    A Lambda template's fault is in force only after the extension's ramp-up, so `start` returns
+    then, and `stop` returns after the ramp-down: the harness's window "during the fault" is the
+    window in which the fault can act, and "after" begins when it cannot. A cache template acts as
+    soon as its action runs."""
+
+    def __init__(self, poll_seconds: float = 1.0, sleep: Any = time.sleep) -> None:
         self._experiment_id: str | None = None
+        self._lambda_fault = False
         self._poll_seconds = poll_seconds
+        self._sleep = sleep
 
     @staticmethod
     def template_id(experiment: Experiment, target: Target) -> str:
@@ -51,8 +67,11 @@ class FisFaults:
 
     def start(self, experiment: Experiment, target: Target) -> None:
         fis = target.client("fis")
+        template_id = self.template_id(experiment, target)
+        actions = fis.get_experiment_template(id=template_id)["experimentTemplate"]["actions"]
+        self._lambda_fault = any(action["actionId"].startswith("aws:lambda:") for action in actions.values())
         started = fis.start_experiment(
-            experimentTemplateId=self.template_id(experiment, target),
+            experimentTemplateId=template_id,
             clientToken=f"{experiment.name}-{int(time.time())}",
             tags={"chaos-experiment": experiment.name},
         )
@@ -65,7 +84,9 @@ class FisFaults:
         ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"FIS experiment {self._experiment_id} did not start within 120 s")
-            time.sleep(self._poll_seconds)
+            self._sleep(self._poll_seconds)
+        if self._lambda_fault:
+            self._sleep(EXTENSION_RAMP_UP_SECONDS)
 
     def stop(self, experiment: Experiment, target: Target) -> dict[str, Any]:
         if self._experiment_id is None:
@@ -75,6 +96,12 @@ class FisFaults:
         if state["status"] in ("running", "initiating", "pending"):
             fis.stop_experiment(id=self._experiment_id)
             state = fis.get_experiment(id=self._experiment_id)["experiment"]["state"]
+        if self._lambda_fault:
+            self._sleep(EXTENSION_RAMP_DOWN_SECONDS)
+        actions = fis.get_experiment(id=self._experiment_id)["experiment"].get("actions") or {}
         report = {"source": "fis", "experiment_id": self._experiment_id, "status": state["status"]}
+        # FIS's own account of each action: "completed" or "stopped" after it ran, "failed" when it
+        # could not act on its targets.
+        report.update({f"action.{name}": action["state"]["status"] for name, action in actions.items()})
         self._experiment_id = None
         return report

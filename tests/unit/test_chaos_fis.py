@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from drivers.chaos import table
 from drivers.chaos.catalogue import CATALOGUE, by_name
-from drivers.chaos.faults import FisFaults
+from drivers.chaos.faults import EXTENSION_RAMP_DOWN_SECONDS, EXTENSION_RAMP_UP_SECONDS, FisFaults
 from drivers.chaos.harness import INVARIANTS, broken_invariants
 from tools.stack import StackOutputs
 
@@ -45,13 +45,44 @@ def test_an_experiment_starts_and_stops_its_fis_template() -> None:
     target.outputs.values["fault_injection_templates"][experiment.fis_template] = _template(
         target.client("fis")
     )
-    faults = FisFaults(poll_seconds=0.01)
+    slept: list[float] = []
+    faults = FisFaults(poll_seconds=0.01, sleep=slept.append)
     faults.start(experiment, target)  # type: ignore[arg-type]
+    # A Lambda fault acts once the FIS extension has read its configuration: start returns after
+    # the extension's ramp-up, stop after its ramp-down.
+    assert slept[-1] == EXTENSION_RAMP_UP_SECONDS
     report = faults.stop(experiment, target)  # type: ignore[arg-type]
+    assert slept[-1] == EXTENSION_RAMP_DOWN_SECONDS
     assert report["source"] == "fis"
     assert report["status"] in ("stopped", "stopping", "completed")
+    assert report["action.fail"] in ("stopped", "stopping", "completed", "running", "pending", "initiating")
     listed = target.client("fis").list_experiments()["experiments"]
     assert [e["id"] for e in listed] == [report["experiment_id"]]
+
+
+@mock_aws
+def test_a_cache_template_acts_at_once_without_the_extensions_ramp() -> None:
+    experiment = by_name(["stream-lag-cache-flush"])[0]
+    target = _Deployed({})
+    fis = target.client("fis")
+    template = fis.create_experiment_template(
+        clientToken="c",
+        description="cache power",
+        roleArn="arn:aws:iam::123456789012:role/fis",
+        stopConditions=[{"source": "none"}],
+        actions={
+            "power": {
+                "actionId": "aws:elasticache:replicationgroup-interrupt-az-power",
+                "parameters": {"duration": "PT5M"},
+            }
+        },
+    )["experimentTemplate"]["id"]
+    target.outputs.values["fault_injection_templates"][experiment.fis_template] = template
+    slept: list[float] = []
+    faults = FisFaults(poll_seconds=0.01, sleep=slept.append)
+    faults.start(experiment, target)  # type: ignore[arg-type]
+    faults.stop(experiment, target)  # type: ignore[arg-type]
+    assert EXTENSION_RAMP_UP_SECONDS not in slept and EXTENSION_RAMP_DOWN_SECONDS not in slept
 
 
 def test_a_stack_without_the_template_is_told_how_to_get_it() -> None:
