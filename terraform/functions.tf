@@ -258,8 +258,8 @@ locals {
       durable_policy_statements = [local.start_durable_checkout]
       stream_sources = {
         state_table_new_orders = {
-          stream_arn = module.state_table.stream_arn
-          batch_size = 100
+          stream_arn      = module.state_table.stream_arn
+          batch_size      = 100
           filter_patterns = [jsonencode({ eventName = ["INSERT"], dynamodb = { Keys = { pk = { S = [{ prefix = "ORDER#" }] } } } })]
         }
       }

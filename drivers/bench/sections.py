@@ -692,12 +692,24 @@ def memory(twin: LocalTwin, work_dir: Path, invocations: int = 1_000) -> Results
             "StreamViewType": "KEYS_ONLY",
         },
     }
+    # The order relay reads an inserted order that checkout has started already: it starts nothing.
+    order_record = {
+        **stream_record,
+        "eventID": "bench-2",
+        "eventName": "INSERT",
+        "dynamodb": {
+            **stream_record["dynamodb"],
+            "Keys": {"pk": {"S": f"ORDER#{order['order_id']}"}, "sk": {"S": "ORDER"}},
+            "SequenceNumber": "2",
+        },
+    }
     events: dict[str, Any] = {
         "cart": http("GET", f"/carts/{cart_id}"),
         "catalog": http("GET", f"/products/{sku}"),
         "checkout": http("GET", f"/orders/{order['order_id']}"),
         "order_steps": {"step": "ValidateOrder", "order_id": order["order_id"]},
         "cache_invalidator": {"Records": [stream_record]},
+        "order_relay": {"Records": [order_record]},
     }
     code = function_zip()
     layer_zip = twin_layer_zip().read_bytes()
