@@ -50,6 +50,28 @@ class DurableExecutionAlreadyStarted(Exception):
     """The name is taken by an execution that started with another payload."""
 
 
+def lambda_error(
+    status: int, headers: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[str, str]], bytes]:
+    """The runner's error answer as Lambda's REST-JSON error: the error's name in x-amzn-ErrorType,
+    the body {"Type": "User" | "Service", "message": ...}. The runner puts the name in the body's
+    "Type", which botocore does not read, so a caller saw the bare status ("404") as the code and
+    could not tell ResourceNotFoundException from any other 404."""
+    if any(name.lower() == "x-amzn-errortype" for name, _ in headers):
+        return headers, body
+    try:
+        error = json.loads(body or b"{}")
+    except ValueError:
+        error = {}
+    name = error.get("Type") if isinstance(error, dict) else None
+    if not isinstance(name, str) or name in ("User", "Service"):
+        return headers, body
+    message = error.get("message") or error.get("Message") or ""
+    shaped = json.dumps({"Type": "Service" if status >= 500 else "User", "message": message}).encode()
+    kept = [(key, value) for key, value in headers if key.lower() != "content-type"]
+    return [*kept, ("x-amzn-ErrorType", f"{name}:"), ("Content-Type", "application/json")], shaped
+
+
 def is_durable_api(path: str) -> bool:
     """Whether a request path belongs to the durable execution API (Lambda's 2025-12-01 paths)."""
     if not path.startswith(API_PREFIX):
@@ -197,6 +219,8 @@ class DurableExecutions:
             for name, value in response_headers
             if name.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date")
         ]
+        if status >= 400:
+            kept, response_body = lambda_error(status, kept, response_body)
         kept.append(("Content-Length", str(len(response_body))))
         start_response(f"{status} {http.client.responses.get(status, '')}", kept)
         return [response_body]

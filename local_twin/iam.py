@@ -209,7 +209,10 @@ def durable_api_requests(
         if "CallbackId" in values:
             from aws_durable_execution_sdk_python_testing.token import CallbackToken
 
-            arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
+            try:
+                arn = CallbackToken.from_str(values["CallbackId"]).execution_arn
+            except (ValueError, KeyError, TypeError):  # not a callback id Lambda issued: nothing to authorize
+                return [AuthorizationRequest(f"lambda:{operation}", None)]  # the runner refuses it
             return [AuthorizationRequest(f"lambda:{operation}", lambda_arn_of(arn))]
         if "FunctionName" in values:
             region = TWIN_REGION  # the twin serves one region (tools/tfrun.py)

@@ -311,3 +311,29 @@ def test_a_decision_after_the_saga_stopped_waiting_is_409_not_500(twin, engine: 
     )
     answer = twin.request("POST", f"/orders/{order_id}/approval", json_body={"decision": "approve"})
     assert (answer.status, answer.json["error"]) == (409, "not_awaiting_approval"), answer.json
+
+
+def test_an_order_whose_execution_aws_forgot_still_reads(twin, engine: str) -> None:
+    """Step Functions forgets a closed execution after 90 days, Lambda a durable execution after its
+    retention: GET /orders/{id} still answers 200 with the order, without a saga status."""
+    sku = make_product(twin, stock=2)
+    placed = place(twin, make_cart(twin, {sku: 1}))
+    order_id = placed.json["order_id"]
+    wait_for(twin, order_id)
+    execution_arn = placed.json["execution_arn"]
+    # Both engines' ARNs end in a UUID (Step Functions': the order id, the execution's name): another
+    # one names an execution the engine does not know.
+    forgotten = execution_arn[:-36] + str(uuid.uuid4())
+    twin.client("dynamodb").update_item(
+        TableName=twin.table_name,
+        Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET execution_arn = :gone",
+        ExpressionAttributeValues={":gone": {"S": forgotten}},
+    )
+    read = twin.request("GET", f"/orders/{order_id}")
+    assert read.status == 200, read.json
+    assert (read.json["status"], read.json["execution_status"], read.json["history"]) == (
+        "CONFIRMED",
+        None,
+        [],
+    )

@@ -86,7 +86,8 @@ def test_forwarding_keeps_the_escaped_arn_and_the_runners_answer(service: Durabl
     assert status.startswith("200")
     assert (execution["DurableExecutionArn"], execution["DurableExecutionName"]) == (arn, "order-3")
     status, error = call(service, "GET", "/2025-12-01/durable-executions/no-such%2Fexecution")
-    assert (status, error["Type"]) == ("404 Not Found", "ResourceNotFoundException")
+    # Lambda's error shape (its name in x-amzn-ErrorType: test_the_runners_errors_reach_callers_...)
+    assert (status, error["Type"]) == ("404 Not Found", "User") and error["message"]
 
 
 def test_make_twin_takes_only_the_stacks_engines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,3 +107,29 @@ def test_the_engine_switch_refuses_an_unknown_engine_before_touching_the_stack()
         pass
     with twin.checkout_engine(None):  # the stack's own engine: nothing to change, nothing called
         pass
+
+
+def test_the_runners_errors_reach_callers_as_lambdas_rest_json_errors() -> None:
+    """botocore reads a REST-JSON error's code from x-amzn-ErrorType; the runner's "Type" alone made
+    every not-found a bare "404" that no caller could tell apart."""
+    import json
+
+    from local_twin.durable import lambda_error
+
+    headers, body = lambda_error(
+        404,
+        [("Content-Type", "application/json")],
+        json.dumps(
+            {"Type": "ResourceNotFoundException", "Message": "Durable Execution does not exist"}
+        ).encode(),
+    )
+    assert ("x-amzn-ErrorType", "ResourceNotFoundException:") in headers
+    assert json.loads(body) == {"Type": "User", "message": "Durable Execution does not exist"}
+    _, server_body = lambda_error(
+        500, [], json.dumps({"Type": "ServiceException", "message": "boom"}).encode()
+    )
+    assert json.loads(server_body)["Type"] == "Service"
+    # Already Lambda's shape, or not JSON: left as it is.
+    shaped = [("x-amzn-ErrorType", "TooManyRequestsException:")]
+    assert lambda_error(429, shaped, b"{}") == (shaped, b"{}")
+    assert lambda_error(502, [], b"<html>") == ([], b"<html>")

@@ -187,6 +187,13 @@ def test_the_durable_execution_api_is_authorized_on_the_execution(evaluator) -> 
     assert decide(evaluator, own_executions, callback) == ["ImplicitlyDenied"]
     with pytest.raises(iam.UnmappedOperation):
         iam.durable_api_requests("PATCH", "/2025-12-01/durable-executions/x", ACCOUNT)
+    # A callback id Lambda never issued names no execution: nothing to authorize, and the runner
+    # answers ResourceNotFoundException (it crashed the twin's dispatch, a 500 in HTML).
+    for bogus in ("not-base64!", "W10=", "e30="):  # garbage, a JSON list, an object without arn
+        refused = iam.durable_api_requests(
+            "POST", f"/2025-12-01/durable-execution-callbacks/{quote(bogus, safe='')}/succeed", ACCOUNT
+        )
+        assert refused == [iam.AuthorizationRequest("lambda:SendDurableExecutionCallbackSuccess", None)]
 
 
 def test_task_answers_are_allowed_only_by_a_statement_on_every_resource(evaluator) -> None:
