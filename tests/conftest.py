@@ -30,21 +30,26 @@ def twin() -> Iterator[object]:
 
     with LocalTwin.start(BUILD_DIR / "twin") as running:
         yield running
+        report = running.build_dir / "iam-usage.json"
+    # The suite's gate on the twin's IAM: a call its evaluator could not map to IAM actions was
+    # answered 500 and never passed unchecked, but a caller that swallowed the error would hide it.
+    unmapped = json.loads(report.read_text()).get("unmapped", []) if report.exists() else []
+    assert not unmapped, f"calls the twin's IAM could not map to actions and resources: {unmapped}"
 
 
 # `make test` runs the suite on two pytest-xdist workers. Each group below runs on one worker,
-# whole: the session twin is started once and its tests share it, and the tests that init and
-# apply Terraform share build/terraform/tree and the example pipeline. Most of an apply is the
-# provider waiting on its propagation checks, so the two groups overlap well even on two cores;
-# every other test fills in wherever a worker is free.
+# whole: the session twin is started once and its tests share it; the tests under tests/terraform
+# init, validate and test in build/terraform/tree, which they share; the tests under tests/apply
+# share the example pipeline and its twin. Most of an apply is the provider waiting on its
+# propagation checks, so the groups overlap well even on two cores; every other test fills in
+# wherever a worker is free.
 #
 # Not xdist's own --dist loadgroup: it tags each item's node id with its xdist_group mark, and
 # pytest 9 no longer lets a plugin change a node id (Node.nodeid reads Node._id), so every test
 # ran ungrouped. Here each worker writes the groups of the tests it collected to a folder the
 # controller names, and the controller's scheduler reads them when it splits the work.
 TWIN_GROUP = "twin"
-TERRAFORM_GROUP = "terraform"
-TERRAFORM_FOLDERS = ("apply", "terraform")
+FOLDER_GROUPS = ("apply", "terraform")  # a group each, named after its folder
 GROUPS_FOLDER_VARIABLE = "SERVERLESS_STATE_TEST_GROUPS"
 
 
@@ -52,9 +57,7 @@ def group_of(item: pytest.Item) -> str | None:
     if "twin" in getattr(item, "fixturenames", ()):
         return TWIN_GROUP
     folder = Path(str(item.path)).relative_to(REPO_ROOT / "tests").parts[0]
-    if folder in TERRAFORM_FOLDERS:
-        return TERRAFORM_GROUP
-    return None
+    return folder if folder in FOLDER_GROUPS else None
 
 
 def _is_worker(config: pytest.Config) -> bool:
