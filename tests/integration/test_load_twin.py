@@ -57,3 +57,51 @@ def test_short_load_run_reports_every_strategy_and_keeps_the_invariants(twin) ->
         key.split(".")[3] for key in written if key.startswith("load.checkout.states.")
     }
     assert "## Where the sagas' time went, per state" in (out_dir / "report.md").read_text()
+
+
+def test_what_a_run_cost_is_read_back_from_the_stacks_own_cloudwatch(twin) -> None:
+    """`make load ENV=<env>`'s CloudWatch read-back (drivers.load.cloudwatch.account_figures), run
+    against the twin's applied stack: its names, dimensions and the cost arithmetic, with data points
+    put where Lambda and DynamoDB would publish them."""
+    import datetime as dt
+    import time
+
+    from drivers.load import cloudwatch
+
+    now = time.time()
+    checkout = twin.function_name("checkout")
+    metrics = twin.client("cloudwatch")
+    for namespace, name, dimensions, value in (
+        ("AWS/Lambda", "Invocations", [{"Name": "FunctionName", "Value": checkout}], 1000.0),
+        ("AWS/Lambda", "Duration", [{"Name": "FunctionName", "Value": checkout}], 80.0),
+        (
+            "AWS/DynamoDB",
+            "ConsumedWriteCapacityUnits",
+            [{"Name": "TableName", "Value": twin.table_name}],
+            4000.0,
+        ),
+    ):
+        metrics.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Dimensions": dimensions,
+                    "Value": value,
+                    "Timestamp": dt.datetime.fromtimestamp(now - 30, tz=dt.UTC),
+                }
+            ],
+        )
+    results = {
+        "load.started_epoch": now - 60,
+        "load.ended_epoch": now,
+        "load.requests": 20_000,
+        f"load.strategy.{mix.ORDERS}.requests": 1_000,
+    }
+    figures = cloudwatch.account_figures(twin, results)
+    assert figures["cloudwatch.lambda.checkout.Invocations"] == 1000.0
+    assert figures["cloudwatch.dynamodb.ConsumedWriteCapacityUnits"] == 4000.0
+    # Every function the stack applied is read, the order relay included.
+    assert {f"cloudwatch.lambda.{key}.Invocations" for key in twin.function_keys} <= set(figures)
+    assert figures[f"cost.{mix.ORDERS}.usd"] > 0 and figures["cost.dynamodb.usd"] > 0
+    assert figures["cost.stack.usd_per_million_requests"] > 0
