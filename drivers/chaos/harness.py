@@ -329,6 +329,14 @@ def run_experiment(experiment: Experiment, target: Target, faults: Faults) -> di
         f"{prefix}.orders_failed_by_the_fault": sum(
             1 for i in order_ids if statuses.get(i, {}).get("status") == "FAILED"
         ),
+        # What failed them, as the saga recorded it: the first thing to read when this is not 0.
+        f"{prefix}.failure_causes": sorted(
+            {
+                str(statuses[i].get("failure_cause"))
+                for i in order_ids
+                if statuses.get(i, {}).get("status") == "FAILED"
+            }
+        ),
         f"{prefix}.workflows_started": int(sum(metrics.select(checkout_points, "WorkflowStarted"))),
         f"{prefix}.stream_records_discarded": _discarded_records(target) - discarded_before,
         f"{prefix}.time_to_recover_s": round(recovered_at - fault_ended, 1),

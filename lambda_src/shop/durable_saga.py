@@ -34,6 +34,10 @@ from shop.orders import Approver, OrderStore, aws_failures_are_transient
 from shop.payments import TransientError
 
 FORWARD_ATTEMPTS = 4  # the first try and the state machine's 3 retries (MaxAttempts 3)
+# ReserveInventory waits out a hot product's contention (TransactionConflict) longer: the state
+# machine's 6 retries, backing off to 16 s.
+RESERVATION_ATTEMPTS = 7
+RESERVATION_MAX_DELAY_SECONDS = 16
 COMPENSATION_ATTEMPTS = 7  # compensation must finish: the state machine retries it 6 times
 APPROVAL_TIMEOUT = Duration.from_hours(24)  # the state machine's WaitForApproval TimeoutSeconds
 
@@ -42,13 +46,13 @@ class CheckoutFailed(Exception):
     """Ends the execution as failed after compensation, as the state machine's Fail state does."""
 
 
-def _retrying(attempts: int) -> StepConfig:
+def _retrying(attempts: int, max_delay_seconds: int = 8) -> StepConfig:
     return StepConfig(
         retry_strategy=create_retry_strategy(
             RetryStrategyConfig(
                 max_attempts=attempts,
                 initial_delay=Duration.from_seconds(1),
-                max_delay=Duration.from_seconds(8),
+                max_delay=Duration.from_seconds(max_delay_seconds),
                 backoff_rate=2.0,
                 jitter_strategy=JitterStrategy.FULL,
                 retryable_error_types=[TransientError],
@@ -58,6 +62,7 @@ def _retrying(attempts: int) -> StepConfig:
 
 
 FORWARD = _retrying(FORWARD_ATTEMPTS)
+RESERVATION = _retrying(RESERVATION_ATTEMPTS, RESERVATION_MAX_DELAY_SECONDS)
 COMPENSATION = _retrying(COMPENSATION_ATTEMPTS)
 
 
@@ -89,7 +94,7 @@ def run(
 
     try:
         step("ValidateOrder", store.validate, FORWARD)
-        step("ReserveInventory", store.reserve_inventory, FORWARD)
+        step("ReserveInventory", store.reserve_inventory, RESERVATION)
         if requires_approval:
 
             def submit(callback_id: str, _: Any) -> None:

@@ -142,3 +142,28 @@ def test_a_throttled_saga_task_is_retried_longer_than_a_transient_error() -> Non
             for i in range(throttle["MaxAttempts"])
         )
         assert waited >= 60, f"{name}: a throttle is waited out for a minute at most back-off ({waited} s)"
+
+
+def test_a_reservation_waits_out_a_hot_products_contention_on_both_engines() -> None:
+    """make chaos's transaction-conflict compensated one order in thirteen at 50% conflicts for 8 s:
+    four quick attempts all met the fault (0.5^4 = 1/16 of orders). The reservation now retries as
+    long as compensation does, backing off to 16 s, so its later attempts land after the
+    contention; the durable saga's step has the same budget."""
+    from shop import durable_saga
+
+    from drivers.chaos import transaction_conflict
+
+    definition = json.loads((REPO_ROOT / "terraform/workflows/checkout.asl.json").read_text())
+
+    def transient(state: str) -> dict:
+        (retrier,) = [
+            r for r in definition["States"][state]["Retry"] if r["ErrorEquals"] == ["TransientError"]
+        ]
+        return retrier
+
+    reservation = transient("ReserveInventory")
+    assert reservation["MaxAttempts"] + 1 == durable_saga.RESERVATION_ATTEMPTS
+    assert reservation["MaxDelaySeconds"] == durable_saga.RESERVATION_MAX_DELAY_SECONDS
+    assert reservation["MaxAttempts"] > transient("ChargePayment")["MaxAttempts"]
+    (rule,) = transaction_conflict.EXPERIMENT.rules(_NamedTarget())
+    assert rule["probability"] ** durable_saga.RESERVATION_ATTEMPTS < 0.01
