@@ -110,6 +110,8 @@ locals {
     ORDERS_STATE_MACHINE_ARN = local.checkout_state_machine_arn
     CHECKOUT_ENGINE          = var.checkout_engine
   }
+  # Added to it only where the durable function exists (durable_checkout.enabled).
+  saga_start_durable_environment = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
 
   # What checkout needs of the durable function, granted only when that function exists.
   checkout_durable_statements = [
@@ -206,8 +208,7 @@ locals {
         POWERTOOLS_SERVICE_NAME  = "checkout"
         APPROVAL_THRESHOLD_CENTS = tostring(var.approval_threshold_cents)
       })
-      # Added only where the durable function exists (durable_checkout.enabled).
-      durable_environment       = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
+      durable_environment       = local.saga_start_durable_environment
       durable_policy_statements = local.checkout_durable_statements
       stream_sources            = {}
       policy_statements = [
@@ -254,7 +255,7 @@ locals {
         POWERTOOLS_SERVICE_NAME  = "order-relay"
         CHECKOUT_TIMEOUT_SECONDS = tostring(local.checkout_timeout)
       })
-      durable_environment       = { CHECKOUT_DURABLE_FUNCTION = "${local.checkout_durable_name}:live" }
+      durable_environment       = local.saga_start_durable_environment
       durable_policy_statements = [local.start_durable_checkout]
       stream_sources = {
         state_table_new_orders = {

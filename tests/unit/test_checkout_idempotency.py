@@ -45,6 +45,18 @@ class Checkout:
         response = self.handler(event, FakeContext())
         return response["statusCode"], json.loads(response["body"])
 
+    def decide(self, order_id: str, decision: str = "approve") -> tuple[int, dict[str, Any]]:
+        event = http_api_event(
+            "POST",
+            f"/orders/{order_id}/approval",
+            "POST /orders/{order_id}/approval",
+            {"order_id": order_id},
+            json.dumps({"decision": decision}),
+            {},
+        )
+        response = self.handler(event, FakeContext())
+        return response["statusCode"], json.loads(response["body"])
+
     def items(self, prefix: str) -> list[dict[str, Any]]:
         return [item for item in self.table.scan()["Items"] if item["pk"].startswith(prefix)]
 
@@ -142,16 +154,7 @@ def test_an_approval_before_the_saga_waits_is_recorded_and_answered_202_once() -
         order_id = placed["order_id"]
 
         def approve() -> tuple[int, dict[str, Any]]:
-            event = http_api_event(
-                "POST",
-                f"/orders/{order_id}/approval",
-                "POST /orders/{order_id}/approval",
-                {"order_id": order_id},
-                json.dumps({"decision": "approve"}),
-                {},
-            )
-            response = checkout.handler(event, FakeContext())
-            return response["statusCode"], json.loads(response["body"])
+            return checkout.decide(order_id)
 
         states = module.ENGINES.for_order("step-functions").client()
         with Stubber(states) as stubber:  # no responses: any engine call fails the test

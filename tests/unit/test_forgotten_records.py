@@ -71,19 +71,6 @@ def test_an_order_the_table_no_longer_has_is_a_documented_404(checkout: Checkout
     assert set(order) == {"error", "message"}
 
 
-def approve(checkout: Checkout, order_id: str) -> tuple[int, dict[str, Any]]:
-    event = http_api_event(
-        "POST",
-        f"/orders/{order_id}/approval",
-        "POST /orders/{order_id}/approval",
-        {"order_id": order_id},
-        json.dumps({"decision": "approve"}),
-        {},
-    )
-    response = checkout.handler(event, FakeContext())
-    return response["statusCode"], json.loads(response["body"])
-
-
 @pytest.mark.parametrize("code", ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"])
 def test_a_decision_after_the_approval_wait_ended_is_a_documented_409(checkout: Checkout, code: str) -> None:
     """The token the order holds belongs to a wait that ended (timed out at 24 h, or its execution
@@ -101,6 +88,6 @@ def test_a_decision_after_the_approval_wait_ended_is_a_documented_409(checkout: 
     module = sys.modules["handlers.checkout"]
     with Stubber(module.ENGINES.for_order("step-functions").client()) as stubber:
         stubber.add_client_error("send_task_success", service_error_code=code, http_status_code=400)
-        status, answer = approve(checkout, placed["order_id"])
+        status, answer = checkout.decide(placed["order_id"])
         stubber.assert_no_pending_responses()
     assert (status, answer["error"]) == (409, "not_awaiting_approval"), answer
