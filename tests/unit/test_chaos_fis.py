@@ -139,3 +139,12 @@ def test_a_broken_invariant_fails_the_run_names_it_in_the_table_and_exits_non_ze
     assert exited.value.code == 1
     written = json.loads((tmp_path / "chaos" / "results.json").read_text())
     assert written["chaos.passed"] is False and written[f"{prefix}.passed"] is False
+
+
+def test_an_experiment_whose_cart_writers_added_nothing_has_measured_no_lost_update() -> None:
+    """0 lost updates out of 0 acknowledged adds is no evidence: the run says so."""
+    prefix = "chaos.dynamodb-throttling"
+    measured = _results("dynamodb-throttling", cart_adds_acknowledged=8)
+    assert broken_invariants(measured, prefix) == []
+    unmeasured = _results("dynamodb-throttling", cart_adds_acknowledged=0)
+    assert broken_invariants(unmeasured, prefix) == ["lost_updates_unmeasured"]
