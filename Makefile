@@ -13,7 +13,7 @@ PORT    ?= 3000
 ENGINE  ?=
 ENVS    ?=
 PIP_QUIET := --quiet --disable-pip-version-check
-# pytest-xdist workers for make test: the session twin's tests run on one, Terraform's on another
+# pytest-xdist workers for make test; tests/conftest.py keeps each of its groups on one worker
 TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help

@@ -245,6 +245,8 @@ class LambdaPool:
         # stop a function ("Configuring reserved concurrency",
         # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
         limit = DEFAULT_MAX_ENVIRONMENTS if spec.reserved_concurrency is None else spec.reserved_concurrency
+        if faults.throttled(spec.name):  # a lambda-throttle rule: the function as if at a limit of 0
+            limit = 0
         with self._lock:
             pool = self._pools.setdefault(key, _FunctionPool())
             if pool.busy >= limit:
@@ -271,8 +273,6 @@ class LambdaPool:
                 pool.idle.append(environment)
 
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
-        if faults.throttled(spec.name):  # a lambda-throttle rule: as at the concurrency limit
-            raise TooManyRequests(f"Rate Exceeded: {spec.name} is throttled (fault injected)")
         environment = self._acquire(spec)
         try:
             return faults.invoke(spec, environment, event, str(uuid.uuid4()))  # crash/timeout rules

@@ -92,16 +92,23 @@ class FisFaults:
         if self._experiment_id is None:
             return {"source": "fis"}
         fis = target.client("fis")
-        state = fis.get_experiment(id=self._experiment_id)["experiment"]["state"]
-        if state["status"] in ("running", "initiating", "pending"):
+        if fis.get_experiment(id=self._experiment_id)["experiment"]["state"]["status"] in (
+            "running",
+            "initiating",
+            "pending",
+        ):
             fis.stop_experiment(id=self._experiment_id)
-            state = fis.get_experiment(id=self._experiment_id)["experiment"]["state"]
         if self._lambda_fault:
             self._sleep(EXTENSION_RAMP_DOWN_SECONDS)
-        actions = fis.get_experiment(id=self._experiment_id)["experiment"].get("actions") or {}
-        report = {"source": "fis", "experiment_id": self._experiment_id, "status": state["status"]}
-        # FIS's own account of each action: "completed" or "stopped" after it ran, "failed" when it
-        # could not act on its targets.
+        # One read after the fault is over: the experiment's status and FIS's own account of each
+        # action ("completed" or "stopped" after it ran, "failed" when it could not act on its targets).
+        experiment_state = fis.get_experiment(id=self._experiment_id)["experiment"]
+        report = {
+            "source": "fis",
+            "experiment_id": self._experiment_id,
+            "status": experiment_state["state"]["status"],
+        }
+        actions = experiment_state.get("actions") or {}
         report.update({f"action.{name}": action["state"]["status"] for name, action in actions.items()})
         self._experiment_id = None
         return report

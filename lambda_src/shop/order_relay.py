@@ -30,7 +30,7 @@ from typing import Any
 from shop import sagas
 from shop.engines import Engines
 from shop.errors import NotFound
-from shop.orders import OrderStore
+from shop.orders import OrderStore, order_key
 
 ORDER_PREFIX = "ORDER#"
 
@@ -45,16 +45,13 @@ class Relayed(enum.Enum):
 
 
 def order_id_of(record: dict[str, Any]) -> str:
-    """The order id in a stream record's keys (the view is KEYS_ONLY: pk ORDER#<id>, sk ORDER)."""
+    """The order id in a stream record's keys (the view is KEYS_ONLY): the keys `order_key` makes."""
     keys = (record.get("dynamodb") or {}).get("Keys") or {}
     pk = (keys.get("pk") or {}).get("S")
-    if (
-        not isinstance(pk, str)
-        or not pk.startswith(ORDER_PREFIX)
-        or (keys.get("sk") or {}).get("S") != "ORDER"
-    ):
+    order_id = pk.removeprefix(ORDER_PREFIX) if isinstance(pk, str) and pk.startswith(ORDER_PREFIX) else None
+    if order_id is None or keys != {name: {"S": value} for name, value in order_key(order_id).items()}:
         raise PoisonRecord(f"not an order's keys: {keys!r}")
-    return pk.removeprefix(ORDER_PREFIX)
+    return order_id
 
 
 class OrderRelay:
