@@ -69,8 +69,19 @@ data "aws_iam_policy_document" "this" {
     for_each = length(var.stream_sources) > 0 ? [[for source in values(var.stream_sources) : source.stream_arn]] : []
     content {
       sid       = "ReadStreamSources"
-      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
       resources = statement.value
+    }
+  }
+
+  # The mapping's fourth action: ListStreams has no resource type in the Service Authorization
+  # Reference, so a statement scoped to the streams never allows it; only "*" does.
+  dynamic "statement" {
+    for_each = length(var.stream_sources) > 0 ? ["*"] : []
+    content {
+      sid       = "ListStreams"
+      actions   = ["dynamodb:ListStreams"]
+      resources = [statement.value]
     }
   }
 
