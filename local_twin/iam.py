@@ -38,6 +38,7 @@ import os
 import shutil
 import subprocess
 import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,10 @@ class AuthorizationRequest:
     action: str
     resource: str
     context: dict[str, Any] = field(default_factory=dict)
+    # (error code, message) the service answers when this request is denied, where the service makes
+    # the request on the caller's behalf (DynamoDB calling KMS) and words the denial itself; None:
+    # AccessDeniedException in IAM's words.
+    denial: tuple[str, str] | None = None
 
 
 # ---- operation -> IAM action(s), resource ARN(s), context keys ---------------------------
@@ -121,6 +126,90 @@ def dynamodb_requests(
         resource = _dynamodb_table_arn(region, account, table) if table else "*"
         return [AuthorizationRequest(f"dynamodb:{operation}", resource)]
     raise UnmappedOperation(f"dynamodb:{operation}")
+
+
+# The item-level actions: DynamoDB reads or writes the table's data for these, so a table under a
+# customer managed key needs that key for them (DescribeTable and ListTables read no data).
+ITEM_ACTIONS = frozenset(
+    f"dynamodb:{action}"
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query", "Scan")
+)
+# "To use a customer managed key to protect a table, the key policy and the principal's IAM policy must
+# allow the principal to use it through DynamoDB" (kms:ViaService dynamodb.<region>.amazonaws.com,
+# kms:CallerAccount): DynamoDB calls KMS as the caller to unwrap the table key, so a principal that may
+# call PutItem but not kms:Decrypt on the table's key is refused
+# (https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html#dynamodb-authz).
+# A table under the AWS owned key or the AWS managed key (aws/dynamodb) needs no grant.
+# The docs give the rule, not the words; these are DynamoDB's, as its answers carry them.
+DYNAMODB_TABLE_KEY_DENIED = (
+    "AccessDeniedException",
+    "KMS key access denied error: com.amazonaws.services.kms.model.AWSKMSException: The ciphertext refers "
+    "to a customer master key that does not exist, does not exist in this region, or you are not allowed to "
+    "access. (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: {request_id}; "
+    "Proxy: null)",
+)
+
+
+def table_key_requests(
+    requests: list[AuthorizationRequest], customer_key_of: Any, region: str, account: str
+) -> list[AuthorizationRequest]:
+    """The kms:Decrypt DynamoDB makes as the caller, once per customer managed key among the tables
+    the item-level requests touch. `customer_key_of(table ARN)` is the table's key ARN, or None for a
+    table under an AWS owned or AWS managed key."""
+    keys: list[str] = []
+    for request in requests:
+        if request.action in ITEM_ACTIONS:
+            key = customer_key_of(request.resource)
+            if key is not None and key not in keys:
+                keys.append(key)
+    context = {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:CallerAccount": account}
+    return [
+        AuthorizationRequest("kms:Decrypt", key, dict(context), denial=DYNAMODB_TABLE_KEY_DENIED)
+        for key in keys
+    ]
+
+
+# A state machine under a customer managed key: Step Functions encrypts an execution's data with a data
+# key it asks KMS for as the caller when the execution starts, and decrypts it as the caller to describe
+# it or read its history, through Step Functions and with the state machine's ARN as encryption context
+# (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html). Its refusal is the API's
+# KmsAccessDeniedException (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+STATES_KEY_ACTIONS = {
+    "StartExecution": "kms:GenerateDataKey",
+    "StartSyncExecution": "kms:GenerateDataKey",
+    "DescribeExecution": "kms:Decrypt",
+    "GetExecutionHistory": "kms:Decrypt",
+}
+STATES_KEY_DENIED = (
+    "KmsAccessDeniedException",
+    "Either your AWS KMS key policy or API caller does not have the required permissions.",
+)
+
+
+def state_machine_arn_of(arn: str) -> str:
+    """The state machine an execution, version or alias ARN belongs to."""
+    parts = arn.split(":")
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
+
+
+def state_machine_key_requests(
+    operation: str, requests: list[AuthorizationRequest], customer_key_of: Any, region: str, account: str
+) -> list[AuthorizationRequest]:
+    """The KMS request Step Functions makes as the caller for `operation`, if the state machine behind
+    the request's ARN is under a customer managed key (`customer_key_of(state machine ARN)`)."""
+    action = STATES_KEY_ACTIONS.get(operation)
+    if action is None or not requests:
+        return []
+    machine = state_machine_arn_of(requests[0].resource)
+    key = customer_key_of(machine)
+    if key is None:
+        return []
+    context = {
+        "kms:ViaService": f"states.{region}.amazonaws.com",
+        "kms:CallerAccount": account,
+        "kms:EncryptionContext:aws:states:stateMachineArn": machine,
+    }
+    return [AuthorizationRequest(action, key, context, denial=STATES_KEY_DENIED)]
 
 
 def states_requests(operation: str, params: dict[str, Any]) -> list[AuthorizationRequest]:
@@ -225,6 +314,38 @@ def durable_api_requests(
 # ---- the evaluator -----------------------------------------------------------------------
 
 
+# iam-simulate reads a context key with a name in it only in the "prefix/name" form (aws:PrincipalTag/x):
+# it drops kms:EncryptionContext:<name>, a colon form, from the request, so every condition on it fails
+# (iam-simulate's simulationEngine listHasVariableKeyMatch). The twin carries such a key under a stand-in
+# of the slash form that every action accepts, in the request and in the policies alike, so the
+# condition is decided on the same value by the same operator.
+_ENCRYPTION_CONTEXT = "kms:encryptioncontext:"
+_CARRIER = "aws:RequestTag/twin.kms.EncryptionContext."
+
+
+def _carried_key(key: str) -> str:
+    if key.lower().startswith(_ENCRYPTION_CONTEXT):
+        return _CARRIER + key[len(_ENCRYPTION_CONTEXT) :]
+    return key
+
+
+def _carried_conditions(policy: dict[str, Any]) -> dict[str, Any]:
+    statements = policy.get("Statement", [])
+    listed = statements if isinstance(statements, list) else [statements]
+    if not any("Condition" in statement for statement in listed):
+        return policy
+    carried = []
+    for statement in listed:
+        if "Condition" in statement:
+            conditions = {
+                operator: {_carried_key(key): value for key, value in keys.items()}
+                for operator, keys in statement["Condition"].items()
+            }
+            statement = {**statement, "Condition": conditions}
+        carried.append(statement)
+    return {**policy, "Statement": carried}
+
+
 class Evaluator:
     """iam-simulate behind a pipe: one simulation per line, answered in order."""
 
@@ -253,14 +374,16 @@ class Evaluator:
                 "principal": principal,
                 "action": request.action,
                 "resource": {"resource": request.resource, "accountId": account},
-                "contextVariables": request.context,
+                "contextVariables": {_carried_key(key): value for key, value in request.context.items()},
             },
-            "identityPolicies": [{"name": name, "policy": policy} for name, policy in identity_policies],
+            "identityPolicies": [
+                {"name": name, "policy": _carried_conditions(policy)} for name, policy in identity_policies
+            ],
             "serviceControlPolicies": [],
             "resourceControlPolicies": [],
         }
         if resource_policy is not None:
-            simulation["resourcePolicy"] = resource_policy
+            simulation["resourcePolicy"] = _carried_conditions(resource_policy)
         assert self._process.stdin is not None and self._process.stdout is not None
         with self._lock:
             self._next += 1
@@ -287,6 +410,58 @@ def denial_message(principal: str, request: AuthorizationRequest, result: str) -
         else f"because no identity-based policy allows the {request.action} action"
     )
     return f"User: {principal} is not authorized to perform: {request.action} on resource: {request.resource} {reason}"
+
+
+# ---- what Lambda checks of a function's role when it is given work to do as that role ------------
+
+
+def _refusal(action: str, service: str) -> str:
+    return f"The provided execution role does not have permissions to call {action} on {service}"
+
+
+def execution_role_duties(
+    configuration: dict[str, Any], region: str, account: str
+) -> list[tuple[AuthorizationRequest, str]]:
+    """What Lambda will call as the function's role for this CreateFunction or UpdateFunctionConfiguration,
+    each with AWS's InvalidParameterValueException text for a role that may not. Lambda checks these when
+    the setting is made, not when it is first needed:
+    - a VPC: "Lambda uses your function's permissions to create and manage network interfaces"
+      (ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface;
+      https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions);
+    - a dead-letter queue: Lambda sends the failed event as the role, so it needs sqs:SendMessage on the
+      queue (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq)."""
+    duties = []
+    if (configuration.get("VpcConfig") or {}).get("SubnetIds"):
+        for action, resource in (
+            ("CreateNetworkInterface", f"arn:aws:ec2:{region}:{account}:network-interface/*"),
+            ("DescribeNetworkInterfaces", "*"),  # "only works if it's allowed on all resources"
+            ("DeleteNetworkInterface", f"arn:aws:ec2:{region}:{account}:network-interface/*"),
+        ):
+            duties.append((AuthorizationRequest(f"ec2:{action}", resource), _refusal(action, "EC2")))
+    target = (configuration.get("DeadLetterConfig") or {}).get("TargetArn") or ""
+    if target.startswith("arn:aws:sqs:"):
+        duties.append((AuthorizationRequest("sqs:SendMessage", target), _refusal("SendMessage", "SQS")))
+    return duties
+
+
+# "Lambda needs the following permissions to manage resources related to your DynamoDB stream":
+# https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#events-dynamodb-permissions
+# ListStreams has no resource type in the Service Authorization Reference, so only "*" can allow it
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+STREAM_READS = ("DescribeStream", "GetRecords", "GetShardIterator")
+
+
+def stream_mapping_duties(stream_arn: str) -> list[tuple[AuthorizationRequest, str]]:
+    """CreateEventSourceMapping on a DynamoDB stream: the mapping reads the stream as the function's
+    role, and Lambda refuses a mapping whose role may not, in these words."""
+    if ":dynamodb:" not in stream_arn or "/stream/" not in stream_arn:
+        return []
+    refusal = (
+        f"Cannot access stream {stream_arn}. Please ensure the role can perform the GetRecords, "
+        "GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM."
+    )
+    reads = [(AuthorizationRequest(f"dynamodb:{action}", stream_arn), refusal) for action in STREAM_READS]
+    return [*reads, (AuthorizationRequest("dynamodb:ListStreams", "*"), refusal)]
 
 
 # ---- what each role used ----------------------------------------------------------------
@@ -330,6 +505,40 @@ def statement_names(policies: list[tuple[str, dict[str, Any]]]) -> list[str]:
             if statement.get("Effect") == "Allow":
                 names.append(f"{policy_name}#{statement.get('Sid', '')}")
     return names
+
+
+# Why a granted action goes unused on the twin although AWS uses it: what AWS does as the role and the
+# twin does not. These are the twin's limits, not the stack's grants; an unused action none of them
+# explains is reported as unexplained.
+TWIN_DOES_NOT_CALL = (
+    (
+        "xray:",
+        "Lambda's active tracing sends trace segments as the role; the twin runs no X-Ray daemon "
+        "(https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html)",
+    ),
+    (
+        "elasticache:connect",
+        "ElastiCache checks it when a client AUTHs with an IAM token signed by the role; the twin's "
+        "redis-server does not check tokens (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html)",
+    ),
+    (
+        "ec2:",
+        "Lambda manages the function's network interfaces as the role; the twin checks the three actions "
+        "Lambda requires when the VPC is set and creates no interfaces "
+        "(https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)",
+    ),
+    (
+        "logs:createloggroup",
+        "Lambda creates the log group as the role only when it is missing, and Terraform creates it first "
+        "(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html)",
+    ),
+)
+
+
+def unused_reason(action: str) -> str | None:
+    """Why the twin never calls `action` as a role, or None when it could have."""
+    lowered = action.lower()
+    return next((reason for prefix, reason in TWIN_DOES_NOT_CALL if lowered.startswith(prefix)), None)
 
 
 def unused_report(grants: dict[str, set[str]], used: dict[str, set[str]]) -> dict[str, list[str]]:
@@ -412,8 +621,43 @@ def role_policies(account: str, role_name: str) -> list[tuple[str, dict[str, Any
     return policies
 
 
+def _customer_managed_table_key(account: str, region: str, table: str) -> str | None:
+    """The ARN of the customer managed key a table is encrypted under, as moto holds it: None when
+    SSE is off (the AWS owned key) or the key is an AWS managed one (an `alias/aws/...` key)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    specification = dynamodb_backends[account][region].get_table(table).sse_specification or {}
+    if specification.get("Enabled") not in (True, "true", "True") or not specification.get("KMSMasterKeyId"):
+        return None
+    return _customer_managed(account, region, specification["KMSMasterKeyId"])
+
+
+def _customer_managed(account: str, region: str, key_id: str) -> str | None:
+    """The key's ARN if it is customer managed; None for an AWS managed (`alias/aws/...`) key."""
+    from moto.kms.models import kms_backends
+
+    key = kms_backends[account][region].describe_key(key_id)
+    return None if any(alias.startswith("alias/aws/") for alias in key.aliases) else str(key.arn)
+
+
+def _customer_managed_state_machine_key(account: str, region: str, machine_arn: str) -> str | None:
+    from moto.stepfunctions.exceptions import StateMachineDoesNotExist
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    try:
+        machine = stepfunctions_backends[account][region].describe_state_machine(machine_arn)
+    except StateMachineDoesNotExist:
+        return None  # Step Functions answers that itself
+    configuration = machine.encryptionConfiguration or {}
+    if configuration.get("type") != "CUSTOMER_MANAGED_KMS_KEY" or not configuration.get("kmsKeyId"):
+        return None
+    return _customer_managed(account, region, configuration["kmsKeyId"])
+
+
 class _AccessDenied(Exception):
-    pass
+    def __init__(self, message: str, code: str = "AccessDeniedException") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _requests_for(response: Any, service: str, operation: str) -> list[AuthorizationRequest] | None:
@@ -432,9 +676,18 @@ def _requests_for(response: Any, service: str, operation: str) -> list[Authoriza
         def partition_key_of(table: str) -> str:
             return dynamodb_backends[account][region].get_table(table.rsplit("/", 1)[-1]).hash_key_attr
 
-        return dynamodb_requests(operation, params, region, account, partition_key_of)
+        def customer_key_of(table_arn: str) -> str | None:
+            return _customer_managed_table_key(account, region, table_arn.rsplit("/", 1)[-1])
+
+        requests = dynamodb_requests(operation, params, region, account, partition_key_of)
+        return requests + table_key_requests(requests, customer_key_of, region, account)
     if service == "states":
-        return states_requests(operation, params)
+        requests = states_requests(operation, params)
+
+        def machine_key_of(machine_arn: str) -> str | None:
+            return _customer_managed_state_machine_key(account, region, machine_arn)
+
+        return requests + state_machine_key_requests(operation, requests, machine_key_of, region, account)
     if service == "lambda":
         import re
         from urllib.parse import unquote
@@ -501,6 +754,9 @@ class Enforcer:
             resource_policy = self._key_policy(response, request) if response is not None else None
             answer = self.evaluator.evaluate(principal_arn, account, request, policies, resource_policy)
             if answer["result"] != "Allowed":
+                if request.denial is not None:
+                    code, message = request.denial
+                    raise _AccessDenied(message.format(request_id=uuid.uuid4()), code)
                 raise _AccessDenied(denial_message(principal_arn, request, answer["result"]))
             answers.append(answer)
         new = False
@@ -510,6 +766,37 @@ class Enforcer:
                 new = self._record_statement(role_name, statement) or new
         if new:
             self.write_report()
+
+    def refusal_for_role(
+        self, role_arn: str, function_name: str, account: str, duties: list[tuple[AuthorizationRequest, str]]
+    ) -> str | None:
+        """The first duty the role may not do, as AWS words its refusal; None when it may do them all.
+        The principal is the role's session as Lambda assumes it, named after the function."""
+        if not duties:
+            return None
+        role_name = role_arn.rsplit("/", 1)[-1]
+        principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{function_name[:64]}"
+        for request, refusal in duties:
+            try:
+                self._decide(role_name, principal, account, [request], None)
+            except _AccessDenied:
+                return refusal
+        return None
+
+    def may_deliver_logs(
+        self, role_arn: str, function_name: str, account: str, region: str, group: str, exists: bool
+    ) -> bool:
+        """Lambda writes a function's log lines as its execution role: CreateLogStream and PutLogEvents on
+        the group's streams, and CreateLogGroup first when the group does not exist. A role that may not
+        loses the lines; the invocation itself is not affected
+        (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html#monitoring-cloudwatchlogs-prereqs)."""
+        group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
+        duties = [] if exists else [(AuthorizationRequest("logs:CreateLogGroup", group_arn), "")]
+        duties += [
+            (AuthorizationRequest(f"logs:{action}", f"{group_arn}:log-stream:{function_name}"), "")
+            for action in ("CreateLogStream", "PutLogEvents")
+        ]
+        return self.refusal_for_role(role_arn, function_name, account, duties) is None
 
     def check_durable_api(
         self, environ: dict[str, Any], account: str, lambda_arn_of: Any = lambda arn: arn
@@ -571,15 +858,23 @@ class Enforcer:
         grants = {role: granted_actions(documents) for role, documents in policies.items()}
         with self._report_lock:
             statements = {role: set(names) for role, names in self._statements.items()}
+        unused = unused_report(grants, used)
         return {
             "used": {role: sorted(actions) for role, actions in sorted(used.items())},
-            "unused": unused_report(grants, used),
+            "unused": unused,
             "used_statements": {role: sorted(names) for role, names in sorted(statements.items())},
             "unused_statements": {
                 role: sorted(set(statement_names(documents)) - statements.get(role, set()))
                 for role, documents in policies.items()
             },
             "unmapped": sorted(set(self.unmapped)),
+            "unused_reasons": {
+                role: {action: reason for action in actions if (reason := unused_reason(action))}
+                for role, actions in unused.items()
+            },
+            "unexplained": {
+                role: [action for action in actions if unused_reason(action) is None] for role, actions in unused.items()
+            },
         }
 
     def write_report(self) -> None:
@@ -601,8 +896,8 @@ def install(enforcer: Enforcer) -> None:
     class AccessDeniedException(JsonRESTError):
         code = 400
 
-        def __init__(self, message: str, status: int) -> None:
-            super().__init__("AccessDeniedException", message)
+        def __init__(self, message: str, status: int, error: str = "AccessDeniedException") -> None:
+            super().__init__(error, message)
             self.code = status
 
     class TwinUnmappedOperation(JsonRESTError):
@@ -621,10 +916,55 @@ def install(enforcer: Enforcer) -> None:
         except _AccessDenied as exc:
             # Lambda answers 403, the JSON protocol services 400 (their documented status).
             raise AccessDeniedException(
-                str(exc), 403 if _signing_service(self.headers) == "lambda" else 400
+                str(exc), 403 if _signing_service(self.headers) == "lambda" else 400, exc.code
             ) from exc
         except UnmappedOperation as exc:
             raise TwinUnmappedOperation(str(exc)) from exc
         original(self, resource)
 
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize
+    _install_execution_role_checks(enforcer)
+
+
+def _install_execution_role_checks(enforcer: Enforcer) -> None:
+    """CreateFunction, UpdateFunctionConfiguration and CreateEventSourceMapping refuse a role that may not
+    do what the setting asks of it (execution_role_duties, stream_mapping_duties), before moto keeps it."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+    def refuse(refusal: str | None) -> None:
+        if refusal is not None:
+            raise LambdaClientError("InvalidParameterValueException", refusal)
+
+    original_create = LambdaBackend.create_function
+    original_update = LambdaFunction.update_configuration
+    original_mapping = LambdaBackend.create_event_source_mapping
+
+    @functools.wraps(original_create)
+    def create_function(self: Any, spec: dict[str, Any]) -> Any:
+        duties = execution_role_duties(spec, self.region_name, self.account_id)
+        refuse(
+            enforcer.refusal_for_role(
+                spec.get("Role", ""), spec.get("FunctionName", ""), self.account_id, duties
+            )
+        )
+        return original_create(self, spec)
+
+    @functools.wraps(original_update)
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        # What the update sets, checked against the role the function will have after it.
+        duties = execution_role_duties(config_updates, self.region, self.account_id)
+        role = config_updates.get("Role") or self.role
+        refuse(enforcer.refusal_for_role(role, self.function_name, self.account_id, duties))
+        return original_update(self, config_updates)
+
+    @functools.wraps(original_mapping)
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        function = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec.get("FunctionName", ""))
+        duties = stream_mapping_duties(spec.get("EventSourceArn", ""))
+        refuse(enforcer.refusal_for_role(function.role, function.function_name, self.account_id, duties))
+        return original_mapping(self, spec)
+
+    LambdaBackend.create_function = create_function
+    LambdaFunction.update_configuration = update_configuration
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping

@@ -66,6 +66,7 @@ def install_local_invoke(
     durable: DurableExecutions | None = None,
     network_view: network.NetworkView | None = None,
     role_sessions: iam.RoleSessions | None = None,
+    enforcer: iam.Enforcer | None = None,
 ) -> None:
     """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
 
@@ -77,7 +78,8 @@ def install_local_invoke(
     through this same endpoint, one invoke per replay.
 
     `network_view` gives each function's worker the network paths its VPC has (network.py), and
-    `role_sessions` the credentials of its own execution role (iam.py), as Lambda does.
+    `role_sessions` the credentials of its own execution role (iam.py), as Lambda does; `enforcer`
+    decides whether that role may write the invocation's log lines, which Lambda writes as the role.
     """
     substitutions = substitutions or {}
 
@@ -113,6 +115,11 @@ def install_local_invoke(
                 result = pool.invoke(spec, event)
             except TooManyRequests as exc:
                 raise _RateExceeded(str(exc)) from exc
+            exists = self.logs_group_name in self.logs_backend.groups
+            if enforcer is not None and not enforcer.may_deliver_logs(
+                self.role, self.function_name, self.account_id, self.region, self.logs_group_name, exists
+            ):
+                return result  # Lambda drops the lines of a role that may not write them
             self.logs_backend.ensure_log_group(self.logs_group_name)
             self.save_logs(
                 f"START RequestId: {result.request_id}\n{result.log}END RequestId: {result.request_id}\n"
@@ -297,7 +304,7 @@ def serve(
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))
     install_request_ids()  # injected faults and the durable API answer with one too
     install_lost_answer_replay()  # outermost: a replayed answer keeps its request id
-    install_local_invoke(pool, substitutions, durable, network_view, role_sessions)
+    install_local_invoke(pool, substitutions, durable, network_view, role_sessions, enforcer)
     install_dynamodb_isolation()
     emulations.install()
     service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)

@@ -61,9 +61,26 @@ def zipped(source: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def role_arn(aws: Any) -> str:
-    return aws("iam").create_role(RoleName="emulations", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
+    arn = aws("iam").create_role(RoleName="emulations", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
         "Arn"
     ]
+    # What Lambda checks when a function gets a VPC or a dead-letter queue (local_twin/iam.py).
+    duties = {
+        "Effect": "Allow",
+        "Action": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+            "sqs:SendMessage",
+        ],
+        "Resource": "*",
+    }
+    aws("iam").put_role_policy(
+        RoleName="emulations",
+        PolicyName="lambda-duties",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [duties]}),
+    )
+    return str(arn)
 
 
 @pytest.fixture(scope="module")

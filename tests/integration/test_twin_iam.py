@@ -46,7 +46,8 @@ def probe(twin) -> dict[str, Any]:
         ],
     }
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    table_arn = twin.client("dynamodb").describe_table(TableName=twin.table_name)["Table"]["TableArn"]
+    table = twin.client("dynamodb").describe_table(TableName=twin.table_name)["Table"]
+    table_arn = table["TableArn"]
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -56,7 +57,17 @@ def probe(twin) -> dict[str, Any]:
                 "Action": ["dynamodb:GetItem"],
                 "Resource": table_arn,
                 "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CART#*"]}},
-            }
+            },
+            {
+                # The table is under the stack's customer managed key: DynamoDB unwraps it as the caller.
+                "Sid": "TableKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": table["SSEDescription"]["KMSMasterKeyArn"],
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"dynamodb.{table_arn.split(':')[3]}.amazonaws.com"}
+                },
+            },
         ],
     }
     iam.put_role_policy(RoleName=role_name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
@@ -116,7 +127,8 @@ def test_a_function_calls_as_its_own_role_and_is_refused_what_the_role_does_not_
     assert "Item" not in twin.client("dynamodb").get_item(TableName=twin.table_name, **key("CART#iam-1"))
 
     report = json.loads((twin.build_dir / "iam-usage.json").read_text())
-    assert report["used"][probe["role"]] == ["dynamodb:GetItem"]
+    # The table key's kms:Decrypt is DynamoDB's, made as the caller for the allowed read.
+    assert report["used"][probe["role"]] == ["dynamodb:GetItem", "kms:Decrypt"]
     assert report["unmapped"] == []
 
 

@@ -102,6 +102,16 @@ def role(twin) -> str:
         "Statement": [
             {"Effect": "Allow", "Action": ["sqs:ListQueues", "dynamodb:ListTables"], "Resource": "*"},
             {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
+            # Lambda refuses a VPC to a role that may not manage its network interfaces.
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                ],
+                "Resource": "*",
+            },
         ],
     }
     iam.put_role_policy(RoleName=name, PolicyName="probe", PolicyDocument=json.dumps(allow))

@@ -103,7 +103,25 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTwin]:
                             "Effect": "Allow",
                             "Action": "dynamodb:UpdateItem",
                             "Resource": f"arn:aws:dynamodb:*:*:table/{ATTEMPTS_TABLE}",
-                        }
+                        },
+                        # What a stream mapping reads as the role; Lambda refuses the mapping without it.
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "dynamodb:DescribeStream",
+                                "dynamodb:GetRecords",
+                                "dynamodb:GetShardIterator",
+                            ],
+                            "Resource": "arn:aws:dynamodb:*:*:table/stream-*/stream/*",
+                        },
+                        {"Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"},
+                        # The tests read the probe's invocations from its logs, which Lambda writes as
+                        # the role (AWSLambdaBasicExecutionRole's grant); without it the lines are lost.
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": "*",
+                        },
                     ],
                 }
             ),
