@@ -98,6 +98,18 @@ locals {
     resources  = [local.checkout_state_machine_arn]
     conditions = []
   }
+  # The workflow's key encrypts execution data: Step Functions asks KMS as the caller to start an
+  # execution (GenerateDataKey) and to read one (Decrypt), so whoever starts the saga needs it, and
+  # only through Step Functions for this state machine.
+  saga_execution_data_key = {
+    sid       = "ExecutionDataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:key/*"]
+    conditions = [
+      { test = "StringEquals", variable = "kms:ViaService", values = ["states.${data.aws_region.current.region}.amazonaws.com"] },
+      { test = "StringEquals", variable = "kms:EncryptionContext:aws:states:stateMachineArn", values = [local.checkout_state_machine_arn] },
+    ]
+  }
   start_durable_checkout = {
     # Durable executions are invoked through the alias: an execution replays on its version.
     sid        = "StartDurableCheckout"
@@ -233,16 +245,7 @@ locals {
           resources  = [local.checkout_executions_arn]
           conditions = []
         },
-        {
-          # The workflow's key encrypts execution data; only Step Functions may use it for us.
-          sid       = "ExecutionDataKey"
-          actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-          resources = ["arn:${data.aws_partition.current.partition}:kms:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:key/*"]
-          conditions = [
-            { test = "StringEquals", variable = "kms:ViaService", values = ["states.${data.aws_region.current.region}.amazonaws.com"] },
-            { test = "StringEquals", variable = "kms:EncryptionContext:aws:states:stateMachineArn", values = [local.checkout_state_machine_arn] },
-          ]
-        },
+        local.saga_execution_data_key,
       ]
     }
 
@@ -273,6 +276,7 @@ locals {
         },
         local.state_table_key,
         local.start_checkout_saga,
+        local.saga_execution_data_key,
       ]
     }
 
