@@ -642,10 +642,10 @@ def _customer_managed(account: str, region: str, key_id: str) -> str | None:
 
 def _customer_managed_state_machine_key(account: str, region: str, machine_arn: str) -> str | None:
     from moto.stepfunctions.exceptions import StateMachineDoesNotExist
-    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.responses import get_backend  # the parser's backend where the twin runs it
 
     try:
-        machine = stepfunctions_backends[account][region].describe_state_machine(machine_arn)
+        machine = get_backend(account, region).describe_state_machine(machine_arn)
     except StateMachineDoesNotExist:
         return None  # Step Functions answers that itself
     configuration = machine.encryptionConfiguration or {}
@@ -774,6 +774,8 @@ class Enforcer:
         The principal is the role's session as Lambda assumes it, named after the function."""
         if not duties:
             return None
+        from moto.iam.exceptions import NotFoundException
+
         role_name = role_arn.rsplit("/", 1)[-1]
         principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{function_name[:64]}"
         for request, refusal in duties:
@@ -781,6 +783,8 @@ class Enforcer:
                 self._decide(role_name, principal, account, [request], None)
             except _AccessDenied:
                 return refusal
+            except NotFoundException:
+                return None  # no such role: Lambda's own check refuses that ("cannot be assumed")
         return None
 
     def may_deliver_logs(
@@ -853,11 +857,19 @@ class Enforcer:
     def report(self, account: str = "123456789012") -> dict[str, Any]:
         """What each role's calls used (actions, and the statements that allowed them), what they
         never used, and any operation the twin could not authorize."""
+        from moto.iam.exceptions import NotFoundException
+
         used = self.usage.used()
-        policies = {role: role_policies(account, role) for role in sorted(self._roles)}
+        policies = {}
+        for role in sorted(self._roles):
+            try:
+                policies[role] = role_policies(account, role)
+            except NotFoundException:
+                continue  # deleted since it was used (a destroyed stack): nothing left to report on
+        used = {role: actions for role, actions in used.items() if role in policies}
         grants = {role: granted_actions(documents) for role, documents in policies.items()}
         with self._report_lock:
-            statements = {role: set(names) for role, names in self._statements.items()}
+            statements = {role: set(names) for role, names in self._statements.items() if role in policies}
         unused = unused_report(grants, used)
         return {
             "used": {role: sorted(actions) for role, actions in sorted(used.items())},
@@ -873,7 +885,8 @@ class Enforcer:
                 for role, actions in unused.items()
             },
             "unexplained": {
-                role: [action for action in actions if unused_reason(action) is None] for role, actions in unused.items()
+                role: [action for action in actions if unused_reason(action) is None]
+                for role, actions in unused.items()
             },
         }
 
@@ -924,6 +937,49 @@ def install(enforcer: Enforcer) -> None:
 
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize
     _install_execution_role_checks(enforcer)
+    _install_state_machine_roles(enforcer.sessions)
+
+
+# The session name the twin gives Step Functions' sessions of a state machine's role (AWS's are random).
+STATES_SESSION = "step-functions"
+
+
+def _install_state_machine_roles(sessions: RoleSessions) -> None:
+    """Step Functions invokes a task's function as the state machine's role (or the task's
+    `Credentials` role), so that role must allow lambda:InvokeFunction on it
+    (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html). moto's
+    interpreter signs its Lambda calls with fixed keys; the twin signs them with that role's session
+    instead, and the check above decides them. A denial fails the task with Lambda's error."""
+    import boto3
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original_client = lambda_eval_utils.boto_client_for
+    clients: dict[tuple[str, str], Any] = {}  # (role, region): a client is costly to build
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        role = getattr(state_credentials, "role_arn", None)
+        if not role or service != "lambda":
+            return original_client(region=region, service=service, state_credentials=state_credentials)
+        with lock:
+            client = clients.get((role, region))
+        if client is None:
+            template = original_client(region=region, service=service)
+            keys = sessions.environment(role, STATES_SESSION)
+            client = boto3.client(
+                service,
+                region_name=region,
+                endpoint_url=template.meta.endpoint_url,
+                config=template.meta.config,
+                aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=keys["AWS_SESSION_TOKEN"],
+            )
+            with lock:
+                clients[(role, region)] = client
+        return client
+
+    lambda_eval_utils.boto_client_for = boto_client_for
 
 
 def _install_execution_role_checks(enforcer: Enforcer) -> None:

@@ -3,6 +3,7 @@ executions and Lambda durable executions, each running the real handlers."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,6 +108,14 @@ def test_happy_path_confirms_and_decrements_stock_once(twin, engine: str) -> Non
     ]
     assert order["history"] == HAPPY_HISTORY[engine]
     assert twin.product_stock(sku) == 3
+    if engine == "step-functions":
+        # The state machine is under the workflow's customer managed key: checkout started and read the
+        # execution only through its ExecutionDataKey grant (kms through Step Functions, as the caller).
+        report = json.loads((twin.build_dir / "iam-usage.json").read_text())
+        role = twin.client("lambda").get_function_configuration(FunctionName=twin.function_name("checkout"))[
+            "Role"
+        ]
+        assert "least-privilege#ExecutionDataKey" in report["used_statements"][role.rsplit("/", 1)[-1]]
 
 
 def test_decline_compensates(twin) -> None:

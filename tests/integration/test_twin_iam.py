@@ -143,3 +143,72 @@ def test_the_shops_functions_run_as_their_roles_with_nothing_unmapped(twin) -> N
     used = report["used"][cart_role.rsplit("/", 1)[-1]]
     assert "dynamodb:GetItem" in used
     assert report["unmapped"] == []
+
+
+def _state_machine_role(twin, name: str, statements: list[dict[str, Any]]) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    arn = twin.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    if statements:
+        twin.client("iam").put_role_policy(
+            RoleName=name,
+            PolicyName="tasks",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+    return str(arn)
+
+
+def _run_to_the_end(twin, role: str, function: str) -> tuple[str, list[dict[str, Any]]]:
+    import time
+
+    states = twin.client("stepfunctions")
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": function, "Payload": {"calls": {}}},
+                "End": True,
+            }
+        },
+    }
+    machine = states.create_state_machine(
+        name=f"iam-invoke-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+    execution = states.start_execution(stateMachineArn=machine)["executionArn"]
+    deadline = time.monotonic() + 60
+    while (status := states.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not end"
+        time.sleep(0.5)
+    return status, states.get_execution_history(executionArn=execution)["events"]
+
+
+def test_step_functions_invokes_a_task_as_the_state_machines_role(twin, probe) -> None:
+    function_arn = twin.client("lambda").get_function_configuration(FunctionName=probe["name"])["FunctionArn"]
+    status, events = _run_to_the_end(
+        twin, _state_machine_role(twin, f"sfn-mute-{uuid.uuid4().hex[:6]}", []), function_arn
+    )
+    assert status == "FAILED"
+    failure = next(event for event in events if event["type"] == "TaskFailed")["taskFailedEventDetails"]
+    assert "is not authorized to perform: lambda:InvokeFunction" in failure["cause"], failure
+
+    invoker = _state_machine_role(
+        twin,
+        f"sfn-invoker-{uuid.uuid4().hex[:6]}",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": [function_arn, f"{function_arn}:*"],
+            }
+        ],
+    )
+    status, _ = _run_to_the_end(twin, invoker, function_arn)
+    assert status == "SUCCEEDED"

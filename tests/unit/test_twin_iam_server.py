@@ -508,3 +508,28 @@ def test_a_state_machine_under_a_customer_managed_key_needs_it_to_start_and_desc
     with pytest.raises(ClientError) as unreadable:
         states.describe_execution(executionArn=execution)
     assert unreadable.value.response["Error"]["Code"] == "KmsAccessDeniedException"
+
+
+def test_the_report_outlives_a_deleted_role_and_a_missing_role_is_lambdas_to_refuse(server) -> None:
+    # A stack destroyed after its functions were checked: its roles are gone, the report goes on.
+    stream_role = _function_role(
+        server, "short-lived", [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]
+    )
+    sqs = server["admin"]("sqs")
+    url = sqs.create_queue(QueueName="short-lived-dlq")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    _create_function(server, "shop-short-lived", stream_role, DeadLetterConfig={"TargetArn": queue})
+    assert "short-lived" in server["enforcer"].report()["used"]
+    server["admin"]("lambda").delete_function(FunctionName="shop-short-lived")
+    server["admin"]("iam").delete_role_policy(RoleName="short-lived", PolicyName="least-privilege")
+    server["admin"]("iam").delete_role(RoleName="short-lived")
+    assert "short-lived" not in server["enforcer"].report()["used"]
+
+    # A role that does not exist is not the twin's to judge: Lambda answers that one itself.
+    with pytest.raises(ClientError) as missing:
+        _create_function(server, "shop-no-role", stream_role, DeadLetterConfig={"TargetArn": queue})
+    assert missing.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert (
+        missing.value.response["Error"]["Message"]
+        == "The role defined for the function cannot be assumed by Lambda."
+    )
