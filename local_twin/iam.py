@@ -527,6 +527,23 @@ TWIN_DOES_NOT_CALL = (
         "Lambda requires when the VPC is set and creates no interfaces "
         "(https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions)",
     ),
+    *(
+        (
+            action,
+            "Step Functions sets up a state machine's log delivery as its role; moto's Step Functions "
+            "delivers no execution logs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html)",
+        )
+        for action in (
+            "logs:createlogdelivery",
+            "logs:getlogdelivery",
+            "logs:updatelogdelivery",
+            "logs:deletelogdelivery",
+            "logs:listlogdeliveries",
+            "logs:putresourcepolicy",
+            "logs:describeresourcepolicies",
+            "logs:describeloggroups",
+        )
+    ),
     (
         "logs:createloggroup",
         "Lambda creates the log group as the role only when it is missing, and Terraform creates it first "
@@ -640,6 +657,13 @@ def _customer_managed(account: str, region: str, key_id: str) -> str | None:
     return None if any(alias.startswith("alias/aws/") for alias in key.aliases) else str(key.arn)
 
 
+def _customer_managed_queue_key(account: str, region: str, queue: str) -> str | None:
+    from moto.sqs.models import sqs_backends
+
+    key_id = sqs_backends[account][region].get_queue(queue).kms_master_key_id
+    return _customer_managed(account, region, key_id) if key_id else None
+
+
 def _customer_managed_state_machine_key(account: str, region: str, machine_arn: str) -> str | None:
     from moto.stepfunctions.exceptions import StateMachineDoesNotExist
     from moto.stepfunctions.responses import get_backend  # the parser's backend where the twin runs it
@@ -751,7 +775,7 @@ class Enforcer:
         policies = role_policies(account, role_name)
         answers = []
         for request in requests:
-            resource_policy = self._key_policy(response, request) if response is not None else None
+            resource_policy = self._key_policy(request)
             answer = self.evaluator.evaluate(principal_arn, account, request, policies, resource_policy)
             if answer["result"] != "Allowed":
                 if request.denial is not None:
@@ -786,6 +810,38 @@ class Enforcer:
             except NotFoundException:
                 return None  # no such role: Lambda's own check refuses that ("cannot be assumed")
         return None
+
+    def stream_read_refusal(self, role_arn: str, function_name: str, stream_arn: str) -> str | None:
+        """A mapping reads its stream as the function's role, for as long as it runs: the stream
+        reads, and kms:Decrypt through DynamoDB when the table is under a customer managed key (its
+        stream is encrypted with the table's key). AWS's words when the role may not, which Lambda
+        shows as the mapping's LastProcessingResult; None when it may."""
+        _, _, _, region, account, resource = stream_arn.split(":", 5)
+        duties = stream_mapping_duties(stream_arn)
+        key = _customer_managed_table_key(account, region, resource.split("/")[1])
+        if key is not None and duties:
+            context = {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:CallerAccount": account}
+            duties.append((AuthorizationRequest("kms:Decrypt", key, context), duties[0][1]))
+        return self.refusal_for_role(role_arn, function_name, account, duties)
+
+    def may_send_failure(self, role_arn: str, function_name: str, destination_arn: str) -> bool:
+        """Lambda sends a mapping's discarded batch to its on-failure destination as the function's
+        role: sqs:SendMessage (or sns:Publish), and for a queue under a customer managed key
+        kms:GenerateDataKey and kms:Decrypt through SQS
+        (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-async-destinations,
+        https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+        A role that may not loses the record."""
+        _, _, service, region, account, resource = destination_arn.split(":", 5)
+        action = "sqs:SendMessage" if service == "sqs" else "sns:Publish"
+        duties = [(AuthorizationRequest(action, destination_arn), "")]
+        key = _customer_managed_queue_key(account, region, resource) if service == "sqs" else None
+        if key is not None:
+            context = {"kms:ViaService": f"sqs.{region}.amazonaws.com", "kms:CallerAccount": account}
+            duties += [
+                (AuthorizationRequest(a, key, dict(context)), "")
+                for a in ("kms:GenerateDataKey", "kms:Decrypt")
+            ]
+        return self.refusal_for_role(role_arn, function_name, account, duties) is None
 
     def may_deliver_logs(
         self, role_arn: str, function_name: str, account: str, region: str, group: str, exists: bool
@@ -831,14 +887,15 @@ class Enforcer:
             return "403", json.dumps({"__type": "AccessDeniedException", "Message": str(exc)})
         return None
 
-    def _key_policy(self, response: Any, request: AuthorizationRequest) -> dict[str, Any] | None:
-        """A direct kms:* call is decided by the key's policy too (same account: either may allow)
+    def _key_policy(self, request: AuthorizationRequest) -> dict[str, Any] | None:
+        """A kms:* request is decided by the key's policy too (same account: either may allow)
         https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html"""
-        if not request.action.startswith("kms:"):
+        if not request.action.startswith("kms:") or not request.resource.startswith("arn:"):
             return None
         from moto.kms.models import kms_backends
 
-        key = kms_backends[response.current_account][response.region].describe_key(request.resource)
+        _, _, _, region, account, _ = request.resource.split(":", 5)
+        key = kms_backends[account][region].describe_key(request.resource)
         return json.loads(key.policy) if key.policy else None
 
     def _record(self, role: str, action: str) -> bool:

@@ -308,7 +308,8 @@ def serve(
     install_dynamodb_isolation()
     emulations.install()
     service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)
-    stream_poller = streams.start()  # DynamoDB stream event source mappings, as Lambda polls them
+    # DynamoDB stream event source mappings, as Lambda polls them: as the function's role
+    stream_poller = streams.start(enforcer)
     requests.post(
         f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
     ).raise_for_status()

@@ -38,7 +38,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from local_twin import faults
 
@@ -406,6 +406,8 @@ class _Consumer(threading.Thread):
             items = source.shard.items[self._position : self._position + SCAN_LIMIT] if source else []
         if not items:
             return None
+        if not self._may_read(stream_arn, settings):
+            return None  # Lambda keeps trying, and the records age towards MaximumRecordAgeInSeconds
         batch: list[_Record] = []
         size = 0
         consumed = 0
@@ -432,6 +434,25 @@ class _Consumer(threading.Thread):
         self._window_opened = None
         self._position += consumed
         return _Batch(batch)
+
+    def _may_read(self, stream_arn: str, settings: _Settings) -> bool:
+        """The mapping reads as the function's role (the poller's `access`, when IAM is enforced); a
+        refusal is the mapping's LastProcessingResult, as Lambda reports it."""
+        access = self._poller.access
+        mapping = self._mapping()
+        if access is None or mapping is None:
+            return True
+        refusal = access.stream_read_refusal(self._role(settings), settings.function_name, stream_arn)
+        result = "OK" if refusal is None else f"PROBLEM: {refusal}"
+        if getattr(mapping, "twin_last_processing_result", None) != result and refusal is not None:
+            LOG.warning("event source mapping %s: %s", self._uuid, result)
+        mapping.twin_last_processing_result = result
+        return refusal is None
+
+    def _role(self, settings: _Settings) -> str:
+        from moto.awslambda.models import lambda_backends
+
+        return str(lambda_backends[self._account][self._region].get_function(settings.function_name).role)
 
     # -- invoking --------------------------------------------------------------------------
     def _deliver(self, batch: _Batch, settings: _Settings, stream_arn: str) -> None:
@@ -534,6 +555,17 @@ class _Consumer(threading.Thread):
             "batchSize": len(batch.records),
             "streamArn": stream_arn,
         }
+        access = self._poller.access
+        if access is not None and not access.may_send_failure(
+            self._role(settings), settings.function_name, settings.destination
+        ):
+            LOG.warning(
+                "event source mapping %s: the role may not send to the on-failure destination %s; "
+                "the record is lost, as in Lambda",
+                self._uuid,
+                settings.destination,
+            )
+            return
         try:
             _send(settings.destination, json.dumps(document))
         except Exception as exc:
@@ -596,11 +628,20 @@ def _send(destination_arn: str, body: str) -> None:
 
 
 # ---- wiring into moto -----------------------------------------------------------------------
+class StreamAccess(Protocol):
+    """What the mapping's role may do, decided by the twin's IAM (iam.Enforcer)."""
+
+    def stream_read_refusal(self, role_arn: str, function_name: str, stream_arn: str) -> str | None: ...
+
+    def may_send_failure(self, role_arn: str, function_name: str, destination_arn: str) -> bool: ...
+
+
 class StreamPoller:
     """The twin's event source mapping poller for DynamoDB streams (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, access: StreamAccess | None = None) -> None:
         self.stopping = threading.Event()
+        self.access = access
         self._consumers: list[_Consumer] = []
         self._lock = threading.Lock()
 
@@ -642,14 +683,15 @@ def _streamed(backend: Any) -> list[Any]:
     return [table for table in backend.tables.values() if table.stream_shard is not None]
 
 
-def start() -> StreamPoller:
-    """Installs the poller in moto (call once, before the server takes requests)."""
+def start(access: StreamAccess | None = None) -> StreamPoller:
+    """Installs the poller in moto (call once, before the server takes requests). With `access`,
+    each mapping reads its stream and sends its failures as its function's role."""
     from moto.awslambda.exceptions import InvalidParameterValueException
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
 
-    poller = StreamPoller()
+    poller = StreamPoller(access)
     StreamShard.add = _append_only
 
     # moto backs a transaction up by deep-copying every table it touches, stream shard
@@ -701,4 +743,17 @@ def start() -> StreamPoller:
 
     LambdaBackend.create_event_source_mapping = create_event_source_mapping
     LambdaBackend.update_event_source_mapping = update_event_source_mapping
+
+    # moto answers LastProcessingResult null always; Lambda reports there why a mapping reads nothing.
+    from moto.awslambda.models import EventSourceMapping
+
+    configuration = EventSourceMapping.get_configuration
+
+    @functools.wraps(configuration)
+    def get_configuration(self: Any) -> dict[str, Any]:
+        answer = configuration(self)
+        answer["LastProcessingResult"] = getattr(self, "twin_last_processing_result", None)
+        return answer
+
+    EventSourceMapping.get_configuration = get_configuration
     return poller

@@ -65,6 +65,34 @@ def handler(event, context):
 """
 
 
+ROLE_POLICIES: dict[str, list[dict[str, Any]]] = {
+    "count-attempts": [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": f"arn:aws:dynamodb:*:*:table/{ATTEMPTS_TABLE}",
+        },
+        # AWSLambdaBasicExecutionRole's grant: the tests read the probe's invocations from its logs.
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        },
+    ],
+    "stream-reads": [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            "Resource": "arn:aws:dynamodb:*:*:table/stream-*/stream/*",
+        },
+        {"Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"},
+    ],
+    "send-failures": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:*:stream-*"}
+    ],
+}
+
+
 def probe_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -90,42 +118,15 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTwin]:
         role = running.client("iam").create_role(
             RoleName=FUNCTION, AssumeRolePolicyDocument=json.dumps(trust)
         )
-        # The probe counts its attempts in a table of its own: its role must allow it, as in AWS
-        # (the twin evaluates every call a function makes against its role).
-        running.client("iam").put_role_policy(
-            RoleName=FUNCTION,
-            PolicyName="count-attempts",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "dynamodb:UpdateItem",
-                            "Resource": f"arn:aws:dynamodb:*:*:table/{ATTEMPTS_TABLE}",
-                        },
-                        # What a stream mapping reads as the role; Lambda refuses the mapping without it.
-                        {
-                            "Effect": "Allow",
-                            "Action": [
-                                "dynamodb:DescribeStream",
-                                "dynamodb:GetRecords",
-                                "dynamodb:GetShardIterator",
-                            ],
-                            "Resource": "arn:aws:dynamodb:*:*:table/stream-*/stream/*",
-                        },
-                        {"Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"},
-                        # The tests read the probe's invocations from its logs, which Lambda writes as
-                        # the role (AWSLambdaBasicExecutionRole's grant); without it the lines are lost.
-                        {
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ),
-        )
+        # The probe counts its attempts in a table of its own and writes what it got to its logs,
+        # which Lambda writes as the role; the mappings read their streams and send their failures
+        # as the role too. Each is a policy of its own, so a test can take one away.
+        for name, statements in ROLE_POLICIES.items():
+            running.client("iam").put_role_policy(
+                RoleName=FUNCTION,
+                PolicyName=name,
+                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            )
         running.client("dynamodb").create_table(
             TableName=ATTEMPTS_TABLE,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -475,3 +476,62 @@ def test_a_mapping_on_an_alias_invokes_the_aliased_version(twin: LocalTwin) -> N
     client.create_event_source_mapping(FunctionName=alias, EventSourceArn=stream, StartingPosition="LATEST")
     put(twin, table, "v1")
     wait_for_batches(twin, stream, [["v1"]])
+
+
+def test_a_mapping_reads_as_its_role_and_says_why_it_reads_nothing_when_the_role_may_not(
+    twin: LocalTwin,
+) -> None:
+    table = "stream-revoked"
+    stream = stream_table(twin, table)
+    lambda_ = twin.client("lambda")
+    mapping = lambda_.create_event_source_mapping(
+        FunctionName=FUNCTION, EventSourceArn=stream, StartingPosition="LATEST"
+    )
+    iam = twin.client("iam")
+    iam.delete_role_policy(RoleName=FUNCTION, PolicyName="stream-reads")
+    try:
+        put(twin, table, "r1")
+        problem = wait_for(
+            lambda: (
+                lambda_.get_event_source_mapping(UUID=mapping["UUID"]).get("LastProcessingResult") or ""
+            ).startswith("PROBLEM: Cannot access stream"),
+            what="the mapping's LastProcessingResult",
+        )
+        assert problem
+        assert invocations(twin, stream) == []
+    finally:
+        iam.put_role_policy(
+            RoleName=FUNCTION,
+            PolicyName="stream-reads",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": ROLE_POLICIES["stream-reads"]}),
+        )
+    wait_for_batches(twin, stream, [["r1"]])  # the record waited in the stream
+    assert lambda_.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK"
+
+
+def test_a_discarded_batch_is_lost_when_the_role_may_not_send_it(twin: LocalTwin) -> None:
+    table = "stream-unsent"
+    stream = stream_table(twin, table)
+    dlq_url, dlq_arn = queue(twin, "stream-unsent-dlq")
+    twin.client("lambda").create_event_source_mapping(
+        FunctionName=FUNCTION,
+        EventSourceArn=stream,
+        StartingPosition="LATEST",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": dlq_arn}},
+    )
+    iam = twin.client("iam")
+    iam.delete_role_policy(RoleName=FUNCTION, PolicyName="send-failures")
+    try:
+        put(twin, table, "u1", mode="raise-always")
+        wait_for_batches(twin, stream, [["u1"]])  # tried once, failed, discarded
+        time.sleep(1.0)
+        assert (
+            twin.client("sqs").receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", []) == []
+        )
+    finally:
+        iam.put_role_policy(
+            RoleName=FUNCTION,
+            PolicyName="send-failures",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": ROLE_POLICIES["send-failures"]}),
+        )
