@@ -843,6 +843,33 @@ class Enforcer:
             ]
         return self.refusal_for_role(role_arn, function_name, account, duties) is None
 
+    def service_may_use_key(
+        self,
+        service: str,
+        account: str,
+        region: str,
+        key_id: str,
+        actions: tuple[str, ...],
+        context: dict[str, Any],
+    ) -> bool:
+        """Whether a key's policy lets an AWS service principal use the key for its own work, as a
+        service principal is decided: by the key policy alone (it has no identity policies)."""
+        from moto.kms.exceptions import NotFoundException
+        from moto.kms.models import kms_backends
+
+        try:
+            key = kms_backends[account][region].describe_key(key_id)
+        except NotFoundException:
+            return False
+        policy = json.loads(key.policy) if key.policy else None
+        return all(
+            self.evaluator.evaluate(
+                service, account, AuthorizationRequest(action, key.arn, dict(context)), [], policy
+            )["result"]
+            == "Allowed"
+            for action in actions
+        )
+
     def may_deliver_logs(
         self, role_arn: str, function_name: str, account: str, region: str, group: str, exists: bool
     ) -> bool:
@@ -995,6 +1022,42 @@ def install(enforcer: Enforcer) -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize
     _install_execution_role_checks(enforcer)
     _install_state_machine_roles(enforcer.sessions)
+    _install_log_group_key_check(enforcer)
+
+
+# "CloudWatch Logs must have permission to use the key": the key policy must allow the service principal
+# logs.<region>.amazonaws.com, and CreateLogGroup with a key it may not use is refused in these words
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html). Logs asks with
+# the log group's ARN as encryption context (kms:EncryptionContext:aws:logs:arn).
+LOG_GROUP_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+LOG_GROUP_KEY_REFUSED = "The specified KMS key does not exist or is not allowed to be used with Arn '{arn}'"
+
+
+def _install_log_group_key_check(enforcer: Enforcer) -> None:
+    from moto.core.exceptions import JsonRESTError
+    from moto.logs.models import LogsBackend
+
+    original = LogsBackend.create_log_group
+
+    @functools.wraps(original)
+    def create_log_group(self: Any, log_group_name: str, tags: dict[str, str], **kwargs: Any) -> Any:
+        key_id = kwargs.get("kmsKeyId")
+        if key_id:
+            group_arn = f"arn:aws:logs:{self.region_name}:{self.account_id}:log-group:{log_group_name}"
+            if not enforcer.service_may_use_key(
+                f"logs.{self.region_name}.amazonaws.com",
+                self.account_id,
+                self.region_name,
+                key_id,
+                LOG_GROUP_KEY_ACTIONS,
+                {"kms:EncryptionContext:aws:logs:arn": group_arn},
+            ):
+                error = JsonRESTError("AccessDeniedException", LOG_GROUP_KEY_REFUSED.format(arn=group_arn))
+                error.code = 400
+                raise error
+        return original(self, log_group_name, tags, **kwargs)
+
+    LogsBackend.create_log_group = create_log_group
 
 
 # The session name the twin gives Step Functions' sessions of a state machine's role (AWS's are random).

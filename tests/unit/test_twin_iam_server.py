@@ -533,3 +533,44 @@ def test_the_report_outlives_a_deleted_role_and_a_missing_role_is_lambdas_to_ref
         missing.value.response["Error"]["Message"]
         == "The role defined for the function cannot be assumed by Lambda."
     )
+
+
+def test_a_log_group_key_must_let_cloudwatch_logs_use_it_for_that_group(server) -> None:
+    logs = server["admin"]("logs")
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/shop-encrypted"
+    closed = _key(server, [ACCOUNT_ADMINISTERS])  # AWS's default key policy: no service may use it
+    with pytest.raises(ClientError) as refused:
+        logs.create_log_group(logGroupName="/aws/lambda/shop-encrypted", kmsKeyId=closed)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert refused.value.response["Error"]["Message"] == (
+        f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'"
+    )
+    assert logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/shop-encrypted")["logGroups"] == []
+
+    logs_may = {
+        "Sid": "CloudWatchLogsEncryptsThisFunctionsLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
+    }
+    # A key for another group's logs is refused for this one (the condition is the group's ARN).
+    elsewhere = _key(
+        server,
+        [
+            ACCOUNT_ADMINISTERS,
+            {
+                **logs_may,
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": group_arn + "-other"}},
+            },
+        ],
+    )
+    with pytest.raises(ClientError):
+        logs.create_log_group(logGroupName="/aws/lambda/shop-encrypted", kmsKeyId=elsewhere)
+    opened = _key(server, [ACCOUNT_ADMINISTERS, logs_may])
+    logs.create_log_group(logGroupName="/aws/lambda/shop-encrypted", kmsKeyId=opened)
+    assert (
+        logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/shop-encrypted")["logGroups"][0]["kmsKeyId"]
+        == opened
+    )
