@@ -735,6 +735,21 @@ def _requests_for(response: Any, service: str, operation: str) -> list[Authoriza
     raise UnmappedOperation(f"{service}:{operation}")
 
 
+# An AWS service invoking a function on its own behalf (API Gateway's Lambda integration) is allowed by
+# the function's resource policy alone, for its service principal and the calling resource's ARN
+# (aws:SourceArn): https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html.
+# The twin's gateway sends its Invoke with these two headers, so the server can decide it.
+INVOKED_BY_HEADER = "X-Twin-Invoked-By"
+SOURCE_ARN_HEADER = "X-Twin-Source-Arn"
+
+
+def service_invoke_denial(principal: str, resource: str) -> str:
+    return (
+        f"User: {principal} is not authorized to perform: lambda:InvokeFunction on resource: {resource} "
+        "because no resource-based policy allows the lambda:InvokeFunction action"
+    )
+
+
 class Enforcer:
     """Checks every moto request signed by a function's role; records what each role used."""
 
@@ -749,6 +764,9 @@ class Enforcer:
         self._report_lock = threading.RLock()  # write_report holds it while report() reads
 
     def check(self, response: Any) -> None:
+        invoked_by = response.headers.get(INVOKED_BY_HEADER)
+        if invoked_by and _signing_service(response.headers) == "lambda":
+            self.check_service_invoke(response, invoked_by, str(response.headers.get(SOURCE_ARN_HEADER, "")))
         principal = self.sessions.principals.get(_access_key(response.headers))
         if principal is None:
             return  # the twin's own admin keys (terraform, tests) and anyone else's
@@ -790,6 +808,32 @@ class Enforcer:
                 new = self._record_statement(role_name, statement) or new
         if new:
             self.write_report()
+
+    def check_service_invoke(self, response: Any, service: str, source_arn: str) -> None:
+        """An Invoke made by an AWS service (the twin's API Gateway), decided by the function's resource
+        policy for that service principal with aws:SourceArn and aws:SourceAccount."""
+        from moto.awslambda.exceptions import (
+            GenericResourcNotFound,
+            UnknownAliasException,
+            UnknownFunctionException,
+        )
+        from moto.awslambda.models import lambda_backends
+
+        account, region = response.current_account, response.region
+        (request,) = _requests_for(response, "lambda", response._get_action())
+        function, _, qualifier = request.resource.split(":function:", 1)[1].partition(":")
+        try:
+            # {"Policy": "<the policy document, as a JSON string>", "RevisionId": ...}
+            wire = json.loads(lambda_backends[account][region].get_policy(function, qualifier or None))
+            policy = json.loads(wire["Policy"])
+        except (GenericResourcNotFound, UnknownFunctionException, UnknownAliasException):
+            policy = None  # no resource policy: nothing allows the service
+        context = {"aws:SourceArn": source_arn, "aws:SourceAccount": account}
+        answer = self.evaluator.evaluate(
+            service, account, AuthorizationRequest(request.action, request.resource, context), [], policy
+        )
+        if answer["result"] != "Allowed":
+            raise _AccessDenied(service_invoke_denial(service, request.resource))
 
     def refusal_for_role(
         self, role_arn: str, function_name: str, account: str, duties: list[tuple[AuthorizationRequest, str]]

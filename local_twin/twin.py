@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
@@ -35,6 +36,7 @@ from local_twin.api_gateway import ApiGateway
 from local_twin.api_gateway import http_api_event as http_api_event
 from local_twin.api_gateway import match_route as match_route
 from local_twin.faults import FaultClient
+from local_twin.iam import INVOKED_BY_HEADER, SOURCE_ARN_HEADER
 from local_twin.processes import ProcessGroup
 from local_twin.provision import Timings, apply_stack
 from local_twin.redis_server import RedisServer
@@ -63,6 +65,9 @@ class LocalTwin(StackReader):
     _clients: dict[str, Any] = field(default_factory=dict)
     _gateway: ApiGateway | None = field(default=None, repr=False)
     _gateway_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _gateway_client: Any = field(default=None, repr=False)
+    _integrations: tuple[str, dict[str, str]] | None = field(default=None, repr=False)
+    _invoke_headers: threading.local = field(default_factory=threading.local, repr=False)
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -208,11 +213,76 @@ class LocalTwin(StackReader):
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
 
     def _integration_invoke(self, key: str, event: Any) -> tuple[Any, str | None]:
-        """API Gateway's Lambda proxy integration: one synchronous Invoke, never retried. A retry
-        would run a POST twice (the second one meets the first's idempotency record, in progress,
-        and answers 409); when the Invoke fails, an HTTP API answers 500 instead.
-        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html"""
-        return self.invoke(key, event, retried=False)
+        """API Gateway's Lambda proxy integration: one synchronous Invoke of the route's integration
+        target (an alias where the stack integrates one), never retried. A retry would run a POST
+        twice (the second one meets the first's idempotency record, in progress, and answers 409);
+        when the Invoke fails, an HTTP API answers 500 instead.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+
+        API Gateway invokes as its service principal, so the function's resource policy must allow
+        apigateway.amazonaws.com for this API (aws:SourceArn, the execute-api ARN of the request):
+        the invoke carries who calls and for which ARN, and the twin's server decides it
+        (iam.Enforcer.check_service_invoke); a refusal is a 500, as API Gateway answers it."""
+        api_id, targets = self._integration()
+        context = event["requestContext"]
+        source_arn = (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{context['stage']}/"
+            f"{context['http']['method']}{quote(context['http']['path'], safe='/')}"
+        )
+        target = targets.get(event["routeKey"]) or self.function_name(key)
+        headers = {INVOKED_BY_HEADER: "apigateway.amazonaws.com", SOURCE_ARN_HEADER: source_arn}
+        self._invoke_headers.values = headers
+        try:
+            response = self._gateway_lambda().invoke(FunctionName=target, Payload=json.dumps(event).encode())
+        finally:
+            self._invoke_headers.values = {}
+        return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
+
+    def _gateway_lambda(self) -> Any:
+        """A Lambda client that sends, with each Invoke, the headers the gateway set for it."""
+        with self._gateway_lock:
+            if self._gateway_client is None:
+                client = boto3.client(
+                    "lambda",
+                    endpoint_url=self.endpoint_url,
+                    region_name=REGION,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                    config=Config(
+                        retries={"total_max_attempts": 1}, read_timeout=120, max_pool_connections=64
+                    ),
+                )
+
+                def add_headers(request: Any, **_: Any) -> None:
+                    for name, value in getattr(self._invoke_headers, "values", {}).items():
+                        request.headers[name] = value
+
+                client.meta.events.register("before-sign.lambda.Invoke", add_headers)
+                self._gateway_client = client
+            return self._gateway_client
+
+    def _integration(self) -> tuple[str, dict[str, str]]:
+        """The applied HTTP API's id, and each route key's integration target (a function ARN, qualified
+        when the integration names an alias), from its integration URIs as API Gateway holds them."""
+        if self._integrations is None:
+            apigateway = self.client("apigatewayv2")
+            (api_id,) = [
+                api["ApiId"]
+                for api in every(apigateway, "get_apis", "Items")
+                if api["ApiEndpoint"] == self.outputs.api_url
+            ]
+            uris = {
+                integration["IntegrationId"]: integration["IntegrationUri"]
+                for integration in every(apigateway, "get_integrations", "Items", ApiId=api_id)
+            }
+            targets = {}
+            for route in every(apigateway, "get_routes", "Items", ApiId=api_id):
+                uri = uris.get(str(route.get("Target", "")).removeprefix("integrations/"), "")
+                # arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations
+                if "/functions/" in uri:
+                    targets[route["RouteKey"]] = uri.split("/functions/", 1)[1].removesuffix("/invocations")
+            self._integrations = (api_id, targets)
+        return self._integrations
 
     @property
     def gateway(self) -> ApiGateway:
@@ -222,11 +292,7 @@ class LocalTwin(StackReader):
         with self._gateway_lock:
             if self._gateway is None:
                 apigateway = self.client("apigatewayv2")
-                (api_id,) = [
-                    api["ApiId"]
-                    for api in every(apigateway, "get_apis", "Items")
-                    if api["ApiEndpoint"] == self.outputs.api_url
-                ]
+                api_id, _ = self._integration()
 
                 def read_stage() -> dict[str, Any] | None:
                     try:

@@ -212,3 +212,38 @@ def test_step_functions_invokes_a_task_as_the_state_machines_role(twin, probe) -
     )
     status, _ = _run_to_the_end(twin, invoker, function_arn)
     assert status == "SUCCEEDED"
+
+
+def test_api_gateway_invokes_only_what_the_functions_resource_policy_allows_for_this_api(twin) -> None:
+    lambda_ = twin.client("lambda")
+    cart = twin.function_name("cart")
+    policy = json.loads(lambda_.get_policy(FunctionName=cart)["Policy"])
+    (statement,) = [
+        s for s in policy["Statement"] if s["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    ]
+    source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert twin.request("GET", "/carts/permitted-1").status in (200, 404)
+
+    def permit(arn: str) -> None:
+        lambda_.add_permission(
+            FunctionName=cart,
+            StatementId=statement["Sid"],
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=arn,
+        )
+
+    lambda_.remove_permission(FunctionName=cart, StatementId=statement["Sid"])
+    try:
+        # No permission: API Gateway cannot invoke the function, and an HTTP API answers 500.
+        refused = twin.request("GET", "/carts/permitted-1")
+        assert (refused.status, refused.json) == (500, {"message": "Internal Server Error"})
+        # A permission for another API's ARN does not let this one in.
+        other_api = source_arn.replace(source_arn.split(":")[5].split("/")[0], "otherapi1")
+        permit(other_api)
+        refused = twin.request("GET", "/carts/permitted-1")
+        assert refused.status == 500
+        lambda_.remove_permission(FunctionName=cart, StatementId=statement["Sid"])
+    finally:
+        permit(source_arn)
+    assert twin.request("GET", "/carts/permitted-1").status in (200, 404)
