@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.roles import create_role
+
 pytestmark = pytest.mark.twin
 
 PROBE = textwrap.dedent(
@@ -37,40 +39,29 @@ PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def probe(twin) -> dict[str, Any]:
-    iam = twin.client("iam")
     role_name = f"iam-probe-{uuid.uuid4().hex[:8]}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     table = twin.client("dynamodb").describe_table(TableName=twin.table_name)["Table"]
     table_arn = table["TableArn"]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "CartReads",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem"],
-                "Resource": table_arn,
-                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CART#*"]}},
+    statements = [
+        {
+            "Sid": "CartReads",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem"],
+            "Resource": table_arn,
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CART#*"]}},
+        },
+        {
+            # The table is under the stack's customer managed key: DynamoDB unwraps it as the caller.
+            "Sid": "TableKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": table["SSEDescription"]["KMSMasterKeyArn"],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"dynamodb.{table_arn.split(':')[3]}.amazonaws.com"}
             },
-            {
-                # The table is under the stack's customer managed key: DynamoDB unwraps it as the caller.
-                "Sid": "TableKey",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                "Resource": table["SSEDescription"]["KMSMasterKeyArn"],
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"dynamodb.{table_arn.split(':')[3]}.amazonaws.com"}
-                },
-            },
-        ],
-    }
-    iam.put_role_policy(RoleName=role_name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+        },
+    ]
+    role = create_role(twin.client("iam"), role_name, statements)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("probe.py", PROBE)
@@ -146,22 +137,7 @@ def test_the_shops_functions_run_as_their_roles_with_nothing_unmapped(twin) -> N
 
 
 def _state_machine_role(twin, name: str, statements: list[dict[str, Any]]) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    arn = twin.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
-    if statements:
-        twin.client("iam").put_role_policy(
-            RoleName=name,
-            PolicyName="tasks",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-        )
-    return str(arn)
+    return create_role(twin.client("iam"), name, statements, service="states.amazonaws.com", policy="tasks")
 
 
 def _run_to_the_end(twin, role: str, function: str) -> tuple[str, list[dict[str, Any]]]:

@@ -13,6 +13,8 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.roles import create_role
+
 pytestmark = pytest.mark.twin
 
 PROBE = textwrap.dedent(
@@ -71,26 +73,12 @@ def probe(twin) -> str:
 def logging_role(twin) -> str:
     """A role that may write its functions' logs, which Lambda does as the role: a stack role would
     only reach its own function's log group, and the twin drops the lines of a role that may not."""
-    iam = twin.client("iam")
-    name = f"runtime-probe-{uuid.uuid4().hex[:8]}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     logs = {
         "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": "*",
     }
-    iam.put_role_policy(
-        RoleName=name,
-        PolicyName="logs",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [logs]}),
-    )
-    return str(arn)
+    return create_role(twin.client("iam"), f"runtime-probe-{uuid.uuid4().hex[:8]}", [logs], policy="logs")
 
 
 def invoke(twin, name: str, event: dict) -> tuple[dict, str | None]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.roles import create_role
 from tools.tfrun import TWIN_REGION
 
 pytestmark = pytest.mark.twin
@@ -88,34 +89,23 @@ def vpc(twin) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def role(twin) -> str:
-    iam = twin.client("iam")
-    name = f"network-probe-{uuid.uuid4().hex[:8]}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    allow = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": ["sqs:ListQueues", "dynamodb:ListTables"], "Resource": "*"},
-            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
-            # Lambda refuses a VPC to a role that may not manage its network interfaces.
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DeleteNetworkInterface",
-                ],
-                "Resource": "*",
-            },
-        ],
-    }
-    iam.put_role_policy(RoleName=name, PolicyName="probe", PolicyDocument=json.dumps(allow))
-    return arn
+    statements = [
+        {"Effect": "Allow", "Action": ["sqs:ListQueues", "dynamodb:ListTables"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"},
+        # Lambda refuses a VPC to a role that may not manage its network interfaces.
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+            ],
+            "Resource": "*",
+        },
+    ]
+    return create_role(
+        twin.client("iam"), f"network-probe-{uuid.uuid4().hex[:8]}", statements, policy="probe"
+    )
 
 
 def https_only_group(twin, vpc: dict[str, Any], name: str, ingress: bool = False) -> str:

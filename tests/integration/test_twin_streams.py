@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from local_twin.processes import group_members
 from local_twin.twin import REGION, LocalTwin
+from tests.roles import create_role, put_policy, without_policy
 
 pytestmark = pytest.mark.twin
 
@@ -105,28 +106,12 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTwin]:
     with LocalTwin.start(
         tmp_path_factory.mktemp("streams") / "twin", with_redis=False, provision=False
     ) as running:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        role = running.client("iam").create_role(
-            RoleName=FUNCTION, AssumeRolePolicyDocument=json.dumps(trust)
-        )
         # The probe counts its attempts in a table of its own and writes what it got to its logs,
         # which Lambda writes as the role; the mappings read their streams and send their failures
         # as the role too. Each is a policy of its own, so a test can take one away.
+        role = create_role(running.client("iam"), FUNCTION)
         for name, statements in ROLE_POLICIES.items():
-            running.client("iam").put_role_policy(
-                RoleName=FUNCTION,
-                PolicyName=name,
-                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-            )
+            put_policy(running.client("iam"), FUNCTION, name, statements)
         running.client("dynamodb").create_table(
             TableName=ATTEMPTS_TABLE,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -136,7 +121,7 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTwin]:
         running.client("lambda").create_function(
             FunctionName=FUNCTION,
             Runtime="python3.13",
-            Role=role["Role"]["Arn"],
+            Role=role,
             Handler="probe.handler",
             Code={"ZipFile": probe_zip()},
             Timeout=10,
@@ -487,9 +472,7 @@ def test_a_mapping_reads_as_its_role_and_says_why_it_reads_nothing_when_the_role
     mapping = lambda_.create_event_source_mapping(
         FunctionName=FUNCTION, EventSourceArn=stream, StartingPosition="LATEST"
     )
-    iam = twin.client("iam")
-    iam.delete_role_policy(RoleName=FUNCTION, PolicyName="stream-reads")
-    try:
+    with without_policy(twin.client("iam"), FUNCTION, "stream-reads", ROLE_POLICIES["stream-reads"]):
         put(twin, table, "r1")
         problem = wait_for(
             lambda: (
@@ -499,12 +482,6 @@ def test_a_mapping_reads_as_its_role_and_says_why_it_reads_nothing_when_the_role
         )
         assert problem
         assert invocations(twin, stream) == []
-    finally:
-        iam.put_role_policy(
-            RoleName=FUNCTION,
-            PolicyName="stream-reads",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": ROLE_POLICIES["stream-reads"]}),
-        )
     wait_for_batches(twin, stream, [["r1"]])  # the record waited in the stream
     assert lambda_.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] == "OK"
 
@@ -520,18 +497,10 @@ def test_a_discarded_batch_is_lost_when_the_role_may_not_send_it(twin: LocalTwin
         MaximumRetryAttempts=0,
         DestinationConfig={"OnFailure": {"Destination": dlq_arn}},
     )
-    iam = twin.client("iam")
-    iam.delete_role_policy(RoleName=FUNCTION, PolicyName="send-failures")
-    try:
+    with without_policy(twin.client("iam"), FUNCTION, "send-failures", ROLE_POLICIES["send-failures"]):
         put(twin, table, "u1", mode="raise-always")
         wait_for_batches(twin, stream, [["u1"]])  # tried once, failed, discarded
         time.sleep(1.0)
         assert (
             twin.client("sqs").receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", []) == []
-        )
-    finally:
-        iam.put_role_policy(
-            RoleName=FUNCTION,
-            PolicyName="send-failures",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": ROLE_POLICIES["send-failures"]}),
         )

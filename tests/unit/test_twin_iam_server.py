@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_twin import iam
+from tests.roles import create_role, put_policy
 
 
 @pytest.fixture(scope="module")
@@ -117,16 +118,7 @@ def test_a_role_signed_request_is_decided_by_the_roles_policy(server) -> None:
 
 
 def client_as(server: dict[str, Any], service: str, role_name: str, function: str) -> Any:
-    admin = server["admin"]
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    role = admin("iam").create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
+    role = create_role(server["admin"]("iam"), role_name)
     keys = server["sessions"].environment(role, function)
     return boto3.client(
         service,
@@ -174,11 +166,7 @@ def _encrypted_table(server: dict[str, Any], name: str, key: str | None) -> str:
 
 
 def _grant(server: dict[str, Any], role: str, statements: list[dict[str, Any]]) -> None:
-    server["admin"]("iam").put_role_policy(
-        RoleName=role,
-        PolicyName="least-privilege",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-    )
+    put_policy(server["admin"]("iam"), role, "least-privilege", statements)
 
 
 ACCOUNT_ADMINISTERS = {
@@ -297,18 +285,7 @@ def _zip() -> bytes:
 
 
 def _function_role(server: dict[str, Any], name: str, statements: list[dict[str, Any]]) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    arn = server["admin"]("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
-    if statements:
-        _grant(server, name, statements)
-    return str(arn)
+    return create_role(server["admin"]("iam"), name, statements)
 
 
 def _create_function(server: dict[str, Any], name: str, role: str, **settings: Any) -> dict[str, Any]:
