@@ -258,6 +258,29 @@ def check_replication_group_rbac(user_group_ids: list[str], transit_encryption: 
         )
 
 
+# "IAM authentication is available when using ElastiCache for Valkey 7.2 and above or Redis OSS 7.0 and
+# above." https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html#auth-iam-limits
+IAM_AUTH_MINIMUM_VERSIONS = {"valkey": (7, 2), "redis": (7, 0)}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def check_iam_auth_engine(engine: str, version: str | None, iam_users: list[str]) -> None:
+    """A replication group whose user groups hold IAM-authenticated users runs an engine that has
+    IAM authentication."""
+    minimum = IAM_AUTH_MINIMUM_VERSIONS.get((engine or "redis").lower())
+    if not iam_users or minimum is None or not version:
+        return
+    if _version(version) < minimum:
+        raise Refused(
+            "InvalidParameterCombination",
+            f"IAM authentication needs Valkey 7.2 or Redis OSS 7.0 or later; users {', '.join(iam_users)} "
+            f"authenticate with IAM and the replication group runs {engine} {version}.",
+        )
+
+
 def _elasticache_error(refusal: Refused) -> Exception:
     from moto.elasticache.exceptions import ElastiCacheException
 
@@ -282,8 +305,22 @@ def elasticache_rbac() -> None:
     @functools.wraps(original_create_group)
     def create_replication_group(self: Any) -> Any:
         transit = bool(self._get_bool_param("TransitEncryptionEnabled"))
+        group_ids = list(self._get_param("UserGroupIds") or [])
+        backend = self.elasticache_backend
+        groups = getattr(backend, "twin_user_groups", {})  # emulations.elasticache_user_groups keeps them
+        iam_users = sorted(
+            {
+                user_id
+                for group_id in group_ids
+                for user_id in groups.get(group_id, {}).get("UserIds", [])
+                if getattr(backend.users.get(user_id), "authentication_type", None) == "iam"
+            }
+        )
         try:
-            check_replication_group_rbac(list(self._get_param("UserGroupIds") or []), transit)
+            check_replication_group_rbac(group_ids, transit)
+            check_iam_auth_engine(
+                self._get_param("Engine") or "redis", self._get_param("EngineVersion"), iam_users
+            )
         except Refused as refusal:
             raise _elasticache_error(refusal) from refusal
         return original_create_group(self)

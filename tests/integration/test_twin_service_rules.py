@@ -191,6 +191,37 @@ def test_a_replication_group_with_user_groups_needs_encryption_in_transit(aws: A
         aws("elasticache").describe_replication_groups(ReplicationGroupId="rbac-plain")  # nothing was created
 
 
+def test_iam_authenticated_users_need_an_engine_that_has_iam_authentication(aws: Any) -> None:
+    elasticache = aws("elasticache")
+    elasticache.create_user(
+        UserId="app-iam",
+        UserName="app-iam",
+        Engine="valkey",
+        AccessString="on ~* +@all",
+        AuthenticationMode={"Type": "iam"},
+    )
+    elasticache.create_user_group(UserGroupId="iam-users", Engine="valkey", UserIds=["default", "app-iam"])
+    settings = {
+        "ReplicationGroupDescription": "IAM authentication",
+        "Engine": "valkey",
+        "CacheNodeType": "cache.t4g.micro",
+        "NumCacheClusters": 1,
+        "UserGroupIds": ["iam-users"],
+        "TransitEncryptionEnabled": True,
+    }
+    with pytest.raises(ClientError) as raised:
+        elasticache.create_replication_group(ReplicationGroupId="iam-old", EngineVersion="7.1", **settings)
+    code, message = refusal(raised)
+    assert code == "InvalidParameterCombination"
+    assert "app-iam" in message and "valkey 7.1" in message
+    with pytest.raises(ClientError):
+        elasticache.describe_replication_groups(ReplicationGroupId="iam-old")  # nothing was created
+    created = elasticache.create_replication_group(
+        ReplicationGroupId="iam-new", EngineVersion="7.2", **settings
+    )
+    assert created["ReplicationGroup"]["ReplicationGroupId"] == "iam-new"
+
+
 def test_a_retried_create_whose_answer_was_lost_gets_its_answer_and_a_new_create_is_refused(
     aws: Any, role_arn: str
 ) -> None:

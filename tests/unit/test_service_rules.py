@@ -66,3 +66,23 @@ def test_elasticache_rules() -> None:
     service_rules.check_replication_group_rbac(["shop"], True)
     with pytest.raises(Refused):
         service_rules.check_replication_group_rbac(["shop"], False)
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "refused"),
+    [
+        ("valkey", "7.1", True),
+        ("valkey", "7.2", False),
+        ("valkey", "8.0", False),
+        ("redis", "6.2", True),
+        ("redis", "7.0", False),
+    ],
+)
+def test_iam_authentication_needs_valkey_7_2_or_redis_7_0(engine: str, version: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(Refused) as raised:
+            service_rules.check_iam_auth_engine(engine, version, ["app"])
+        assert raised.value.code == "InvalidParameterCombination"
+    else:
+        service_rules.check_iam_auth_engine(engine, version, ["app"])
+    service_rules.check_iam_auth_engine(engine, version, [])  # no IAM users: any version
