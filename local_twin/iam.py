@@ -128,6 +128,12 @@ def dynamodb_requests(
     raise UnmappedOperation(f"dynamodb:{operation}")
 
 
+def through(service: str, region: str, account: str) -> dict[str, str]:
+    """The context of a KMS request a service makes for a caller of this account: kms:ViaService and
+    kms:CallerAccount (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html)."""
+    return {"kms:ViaService": f"{service}.{region}.amazonaws.com", "kms:CallerAccount": account}
+
+
 # The item-level actions: DynamoDB reads or writes the table's data for these, so a table under a
 # customer managed key needs that key for them (DescribeTable and ListTables read no data).
 ITEM_ACTIONS = frozenset(
@@ -162,9 +168,10 @@ def table_key_requests(
             key = customer_key_of(request.resource)
             if key is not None and key not in keys:
                 keys.append(key)
-    context = {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:CallerAccount": account}
     return [
-        AuthorizationRequest("kms:Decrypt", key, dict(context), denial=DYNAMODB_TABLE_KEY_DENIED)
+        AuthorizationRequest(
+            "kms:Decrypt", key, through("dynamodb", region, account), denial=DYNAMODB_TABLE_KEY_DENIED
+        )
         for key in keys
     ]
 
@@ -205,8 +212,7 @@ def state_machine_key_requests(
     if key is None:
         return []
     context = {
-        "kms:ViaService": f"states.{region}.amazonaws.com",
-        "kms:CallerAccount": account,
+        **through("states", region, account),
         "kms:EncryptionContext:aws:states:stateMachineArn": machine,
     }
     return [AuthorizationRequest(action, key, context, denial=STATES_KEY_DENIED)]
@@ -780,7 +786,7 @@ class Enforcer:
             raise
         if not requests:
             return
-        self._decide(role_name, principal_arn, response.current_account, requests, response)
+        self._decide(role_name, principal_arn, response.current_account, requests)
 
     def _decide(
         self,
@@ -788,7 +794,6 @@ class Enforcer:
         principal_arn: str,
         account: str,
         requests: list[AuthorizationRequest],
-        response: Any,
     ) -> None:
         policies = role_policies(account, role_name)
         answers = []
@@ -848,7 +853,7 @@ class Enforcer:
         principal = f"arn:aws:sts::{account}:assumed-role/{role_name}/{function_name[:64]}"
         for request, refusal in duties:
             try:
-                self._decide(role_name, principal, account, [request], None)
+                self._decide(role_name, principal, account, [request])
             except _AccessDenied:
                 return refusal
             except NotFoundException:
@@ -864,8 +869,9 @@ class Enforcer:
         duties = stream_mapping_duties(stream_arn)
         key = _customer_managed_table_key(account, region, resource.split("/")[1])
         if key is not None and duties:
-            context = {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:CallerAccount": account}
-            duties.append((AuthorizationRequest("kms:Decrypt", key, context), duties[0][1]))
+            duties.append(
+                (AuthorizationRequest("kms:Decrypt", key, through("dynamodb", region, account)), duties[0][1])
+            )
         return self.refusal_for_role(role_arn, function_name, account, duties)
 
     def may_send_failure(self, role_arn: str, function_name: str, destination_arn: str) -> bool:
@@ -880,9 +886,8 @@ class Enforcer:
         duties = [(AuthorizationRequest(action, destination_arn), "")]
         key = _customer_managed_queue_key(account, region, resource) if service == "sqs" else None
         if key is not None:
-            context = {"kms:ViaService": f"sqs.{region}.amazonaws.com", "kms:CallerAccount": account}
             duties += [
-                (AuthorizationRequest(a, key, dict(context)), "")
+                (AuthorizationRequest(a, key, through("sqs", region, account)), "")
                 for a in ("kms:GenerateDataKey", "kms:Decrypt")
             ]
         return self.refusal_for_role(role_arn, function_name, account, duties) is None
@@ -947,7 +952,7 @@ class Enforcer:
             )
             if any(request.resource is None for request in requests):
                 return None  # an execution the twin never started: the runner answers that
-            self._decide(role_name, principal_arn, account, requests, None)
+            self._decide(role_name, principal_arn, account, requests)
         except UnmappedOperation as exc:
             self.unmapped.append(str(exc))
             self.write_report()

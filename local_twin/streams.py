@@ -392,7 +392,7 @@ class _Consumer(threading.Thread):
         if faults.stream_held(faults.function_name_of(settings.function_name)):  # stream-delay fault
             return False
         if not self._pending:
-            batch = self._read(mapping.event_source_arn, settings)
+            batch = self._read(mapping, settings)
             if batch is None:
                 return False
             self._pending.append(batch)
@@ -400,13 +400,14 @@ class _Consumer(threading.Thread):
         return True
 
     # -- reading ---------------------------------------------------------------------------
-    def _read(self, stream_arn: str, settings: _Settings) -> _Batch | None:
+    def _read(self, mapping: Any, settings: _Settings) -> _Batch | None:
+        stream_arn = mapping.event_source_arn
         with _source_lock:
             source = _source(stream_arn)
             items = source.shard.items[self._position : self._position + SCAN_LIMIT] if source else []
         if not items:
             return None
-        if not self._may_read(stream_arn, settings):
+        if not self._may_read(mapping, settings):
             return None  # Lambda keeps trying, and the records age towards MaximumRecordAgeInSeconds
         batch: list[_Record] = []
         size = 0
@@ -435,14 +436,15 @@ class _Consumer(threading.Thread):
         self._position += consumed
         return _Batch(batch)
 
-    def _may_read(self, stream_arn: str, settings: _Settings) -> bool:
+    def _may_read(self, mapping: Any, settings: _Settings) -> bool:
         """The mapping reads as the function's role (the poller's `access`, when IAM is enforced); a
         refusal is the mapping's LastProcessingResult, as Lambda reports it."""
         access = self._poller.access
-        mapping = self._mapping()
-        if access is None or mapping is None:
+        if access is None:
             return True
-        refusal = access.stream_read_refusal(self._role(settings), settings.function_name, stream_arn)
+        refusal = access.stream_read_refusal(
+            self._role(settings), settings.function_name, mapping.event_source_arn
+        )
         result = "OK" if refusal is None else f"PROBLEM: {refusal}"
         if getattr(mapping, "twin_last_processing_result", None) != result and refusal is not None:
             LOG.warning("event source mapping %s: %s", self._uuid, result)

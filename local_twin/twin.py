@@ -239,19 +239,11 @@ class LocalTwin(StackReader):
         return json.loads(response["Payload"].read() or b"null"), response.get("FunctionError")
 
     def _gateway_lambda(self) -> Any:
-        """A Lambda client that sends, with each Invoke, the headers the gateway set for it."""
+        """The twin's one-attempt Lambda client, sending with each Invoke the headers the gateway set
+        for it (none outside `_integration_invoke`)."""
         with self._gateway_lock:
             if self._gateway_client is None:
-                client = boto3.client(
-                    "lambda",
-                    endpoint_url=self.endpoint_url,
-                    region_name=REGION,
-                    aws_access_key_id="testing",
-                    aws_secret_access_key="testing",
-                    config=Config(
-                        retries={"total_max_attempts": 1}, read_timeout=120, max_pool_connections=64
-                    ),
-                )
+                client = self.client("lambda", retried=False)  # one attempt, as API Gateway makes it
 
                 def add_headers(request: Any, **_: Any) -> None:
                     for name, value in getattr(self._invoke_headers, "values", {}).items():
