@@ -523,11 +523,6 @@ TWIN_DOES_NOT_CALL = (
         "(https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html)",
     ),
     (
-        "elasticache:connect",
-        "ElastiCache checks it when a client AUTHs with an IAM token signed by the role; the twin's "
-        "redis-server does not check tokens (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html)",
-    ),
-    (
         "ec2:",
         "Lambda manages the function's network interfaces as the role; the twin checks the three actions "
         "Lambda requires when the VPC is set and creates no interfaces "
@@ -591,6 +586,7 @@ class RoleSessions:
         self._lock = threading.Lock()
         self._by_function: dict[tuple[str, str], dict[str, str]] = {}
         self.principals: dict[str, tuple[str, str]] = {}  # access key -> (role name, assumed-role ARN)
+        self._secrets: dict[str, tuple[str, str, str]] = {}  # access key -> (secret, session token, account)
 
     def environment(self, role_arn: str, function_name: str) -> dict[str, str]:
         key = (role_arn, function_name)
@@ -613,7 +609,18 @@ class RoleSessions:
                 role_arn.rsplit("/", 1)[-1],
                 answer["AssumedRoleUser"]["Arn"],
             )
+            self._secrets[credentials["AccessKeyId"]] = (
+                credentials["SecretAccessKey"],
+                credentials["SessionToken"],
+                role_arn.split(":")[4],
+            )
         return environment
+
+    def credentials_of(self, access_key: str) -> tuple[str, str, str] | None:
+        """(secret key, session token, account) of a session's access key, for a service that checks
+        a presigned request's signature itself (ElastiCache's IAM tokens, cache_auth.py)."""
+        with self._lock:
+            return self._secrets.get(access_key)
 
 
 def _access_key(headers: Any) -> str:
@@ -834,11 +841,21 @@ class Enforcer:
         except (GenericResourcNotFound, UnknownFunctionException, UnknownAliasException):
             policy = None  # no resource policy: nothing allows the service
         context = {"aws:SourceArn": source_arn, "aws:SourceAccount": account}
-        answer = self.evaluator.evaluate(
-            service, account, AuthorizationRequest(request.action, request.resource, context), [], policy
-        )
-        if answer["result"] != "Allowed":
+        if not self.service_allowed(
+            service, account, AuthorizationRequest(request.action, request.resource, context), policy
+        ):
             raise _AccessDenied(service_invoke_denial(service, request.resource))
+
+    def service_allowed(
+        self,
+        service: str,
+        account: str,
+        request: AuthorizationRequest,
+        resource_policy: dict[str, Any] | None,
+    ) -> bool:
+        """Whether a resource's policy lets an AWS service principal make `request`: a service principal
+        has no identity policies, so the resource policy alone decides."""
+        return self.evaluator.evaluate(service, account, request, [], resource_policy)["result"] == "Allowed"
 
     def refusal_for_role(
         self, role_arn: str, function_name: str, account: str, duties: list[tuple[AuthorizationRequest, str]]
@@ -858,6 +875,20 @@ class Enforcer:
                 return refusal
             except NotFoundException:
                 return None  # no such role: Lambda's own check refuses that ("cannot be assumed")
+        return None
+
+    def refusal_for_key(
+        self, access_key: str, account: str, requests: list[AuthorizationRequest]
+    ) -> str | None:
+        """Why the role session that owns `access_key` may not make `requests` (a service decides them
+        on its behalf, as ElastiCache decides elasticache:Connect); None when it may."""
+        principal = self.sessions.principals.get(access_key)
+        if principal is None:
+            return f"the access key {access_key!r} is not one of the twin's role sessions"
+        try:
+            self._decide(*principal, account, requests)
+        except _AccessDenied as denied:
+            return str(denied)
         return None
 
     def stream_read_refusal(self, role_arn: str, function_name: str, stream_arn: str) -> str | None:
@@ -912,10 +943,9 @@ class Enforcer:
             return False
         policy = json.loads(key.policy) if key.policy else None
         return all(
-            self.evaluator.evaluate(
-                service, account, AuthorizationRequest(action, key.arn, dict(context)), [], policy
-            )["result"]
-            == "Allowed"
+            self.service_allowed(
+                service, account, AuthorizationRequest(action, key.arn, dict(context)), policy
+            )
             for action in actions
         )
 

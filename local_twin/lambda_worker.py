@@ -172,21 +172,28 @@ def _use_lambdas_search_path(search_path: dict[str, list[str]]) -> None:
     sys.argv[:] = [sys.argv[0]]
 
 
-def _install_network_guard() -> None:
-    """The twin's network rules (network_guard.py), before the handler's init opens a connection.
-    The policy variable is the twin's, not the function's: Lambda has none, so it is removed."""
-    policy = os.environ.pop("TWIN_NETWORK_POLICY", None)
-    if not policy:
-        return
+def _load_guard(file_name: str) -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "_twin_network_guard", os.path.join(os.path.dirname(__file__), "network_guard.py")
+        f"_twin_{file_name.removesuffix('.py')}", os.path.join(os.path.dirname(__file__), file_name)
     )
     assert spec is not None and spec.loader is not None
     guard = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(guard)
-    guard.install(policy)
+    return guard
+
+
+def _install_guards() -> None:
+    """The twin's network rules (network_guard.py) and ElastiCache's IAM authentication
+    (cache_auth_guard.py), before the handler's init opens a connection. Their variables are the
+    twin's, not the function's: Lambda has none, so they are removed."""
+    policy = os.environ.pop("TWIN_NETWORK_POLICY", None)
+    if policy:
+        _load_guard("network_guard.py").install(policy)
+    exchange = os.environ.pop("TWIN_CACHE_AUTH", None)
+    if exchange:
+        _load_guard("cache_auth_guard.py").install(exchange)
 
 
 def main() -> None:
@@ -198,7 +205,7 @@ def main() -> None:
     else:  # started without the twin's runtime: the task root at least comes first
         sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     logs = _LogCapture()
-    _install_network_guard()
+    _install_guards()
 
     init_error: dict[str, Any] | None = None
     handler = None

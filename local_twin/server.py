@@ -24,7 +24,16 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from local_twin import emulations, faults, iam, lost_answers, network, service_rules, streams
+from local_twin import (
+    cache_auth,
+    emulations,
+    faults,
+    iam,
+    lost_answers,
+    network,
+    service_rules,
+    streams,
+)
 from local_twin.durable import ACCOUNT_ID as durable_account
 from local_twin.durable import (
     DurableExecutionAlreadyStarted,
@@ -67,6 +76,7 @@ def install_local_invoke(
     network_view: network.NetworkView | None = None,
     role_sessions: iam.RoleSessions | None = None,
     enforcer: iam.Enforcer | None = None,
+    cache_exchange_url: str | None = None,
 ) -> None:
     """Routes every moto Lambda invoke (API, Step Functions task) to the worker pool.
 
@@ -80,6 +90,7 @@ def install_local_invoke(
     `network_view` gives each function's worker the network paths its VPC has (network.py), and
     `role_sessions` the credentials of its own execution role (iam.py), as Lambda does; `enforcer`
     decides whether that role may write the invocation's log lines, which Lambda writes as the role.
+    `cache_exchange_url` is where the worker's redis connections exchange their IAM tokens (cache_auth.py).
     """
     substitutions = substitutions or {}
 
@@ -96,6 +107,8 @@ def install_local_invoke(
             environment[network.POLICY_VARIABLE] = network_view.policy(self.function_arn, vpc_key)
         if role_sessions is not None:
             environment.update(role_sessions.environment(self.role, self.function_name))
+        if cache_exchange_url is not None:
+            environment[cache_auth.WORKER_VARIABLE] = cache_exchange_url
         spec = FunctionSpec(
             name=self.function_name,
             arn=self.function_arn,
@@ -302,9 +315,18 @@ def serve(
     install_durable_api(durable, enforcer)
     # /_twin/faults, outside every other hook but the request ids
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))
+    # ElastiCache's IAM authentication for the twin's redis-server, whose app user then has a password
+    # only this process knows (twin.py sets it when IAM is enforced)
+    cache_exchange_url = None
+    cache_password = os.environ.pop(cache_auth.PASSWORD_VARIABLE, "")
+    if enforcer is not None and cache_password:
+        cache_auth.install(cache_auth.CacheAuthority(enforcer, cache_password, region))
+        cache_exchange_url = endpoint + cache_auth.EXCHANGE_PATH
     install_request_ids()  # injected faults and the durable API answer with one too
     install_lost_answer_replay()  # outermost: a replayed answer keeps its request id
-    install_local_invoke(pool, substitutions, durable, network_view, role_sessions, enforcer)
+    install_local_invoke(
+        pool, substitutions, durable, network_view, role_sessions, enforcer, cache_exchange_url
+    )
     install_dynamodb_isolation()
     emulations.install()
     service_rules.install()  # what AWS refuses and moto allows (service rules, account quotas)

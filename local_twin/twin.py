@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from urllib.parse import quote
 import boto3
 from botocore.config import Config
 
-from local_twin import iam, lambda_runtime
+from local_twin import cache_auth, iam, lambda_runtime
 
 # http_api_event and match_route are imported from here by the handlers' tests and the bench.
 from local_twin.api_gateway import ACCOUNT_ID as ACCOUNT_ID
@@ -83,7 +84,10 @@ class LocalTwin(StackReader):
         `report` gets terraform's progress (resources created of planned) while it does."""
         build_dir = build_dir.resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
-        redis_server = RedisServer(build_dir) if with_redis else None
+        # With IAM enforced, the cache's app user admits only the password the server gives for an IAM
+        # token ElastiCache would admit (cache_auth.py)
+        cache_password = secrets.token_hex(16) if iam.enforced() else None
+        redis_server = RedisServer(build_dir, password=cache_password) if with_redis else None
         server: ProcessGroup | None = None
         twin: LocalTwin | None = None
         try:
@@ -114,6 +118,7 @@ class LocalTwin(StackReader):
                     cache_endpoint,
                 ],
                 build_dir / "twin-server.log",
+                env={**os.environ, cache_auth.PASSWORD_VARIABLE: cache_password or ""},
             )
             deadline = time.monotonic() + timeout
             while not ready_file.exists():

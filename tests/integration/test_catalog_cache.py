@@ -3,6 +3,7 @@ stampede protection, TTL, bad input, and a cache outage in the middle of a run."
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -195,3 +196,62 @@ def test_cache_outage_degrades_to_dynamodb_and_recovers(twin) -> None:
     hits, misses = sum(metrics.select(points, "CacheHit")), sum(metrics.select(points, "CacheMiss"))
     assert hits / max(1, hits + misses) >= 0.9, (hits, misses)
     assert recovered_at > outage_started
+
+
+CONNECT_STATEMENT = "CacheConnectAsAppUser"  # modules/cache's client_connect_policy_statement
+
+
+def test_the_cache_admits_the_catalog_only_while_its_role_may_elasticache_connect(twin) -> None:
+    """ElastiCache's IAM authentication (local_twin/cache_auth.py): a catalog whose role loses
+    elasticache:Connect gets WRONGPASS from the cache on its next connection and reads DynamoDB."""
+    sku = new_sku()
+    create(twin, sku)
+    lambda_client, iam_client = twin.client("lambda"), twin.client("iam")
+    catalog = twin.function_name("catalog")
+    configuration = lambda_client.get_function_configuration(FunctionName=catalog)
+    role = configuration["Role"].rsplit("/", 1)[-1]
+    granted = {
+        name: iam_client.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam_client.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    name, document = next(
+        (name, document)
+        for name, document in granted.items()
+        if any(statement.get("Sid") == CONNECT_STATEMENT for statement in document["Statement"])
+    )
+    stripped = {
+        **document,
+        "Statement": [s for s in document["Statement"] if s.get("Sid") != CONNECT_STATEMENT],
+    }
+    variables = configuration["Environment"]["Variables"]
+
+    def fresh_environments(marker: str | None) -> None:
+        # A changed configuration starts new execution environments, and so new connections.
+        changed = dict(variables) if marker is None else {**variables, "TWIN_TEST_MARKER": marker}
+        lambda_client.update_function_configuration(FunctionName=catalog, Environment={"Variables": changed})
+
+    iam_client.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(stripped))
+    try:
+        fresh_environments(uuid.uuid4().hex)
+        since = now_ms()
+        for _ in range(2):
+            response = twin.request("GET", f"/products/{sku}")
+            assert response.status == 200 and response.json["sku"] == sku, response.body
+        points = catalog_points(twin, since)
+        assert sum(metrics.select(points, "CacheError")) >= 1
+        assert sum(metrics.select(points, "CacheHit")) == 0
+        log = "\n".join(twin.function_log("catalog", since_ms=since))
+        assert f"[twin cache auth] ElastiCache refuses AUTH as {twin.outputs.cache['user_id']}" in log
+        assert "is not authorized to perform: elasticache:Connect" in log
+    finally:
+        iam_client.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+        fresh_environments(uuid.uuid4().hex)
+    since = now_ms()
+    assert twin.request("GET", f"/products/{sku}").status == 200
+    assert twin.request("GET", f"/products/{sku}").status == 200
+    points = catalog_points(twin, since)
+    assert sum(metrics.select(points, "CacheError")) == 0
+    assert sum(metrics.select(points, "CacheHit")) >= 1
+    fresh_environments(None)
+    report = json.loads((twin.build_dir / "iam-usage.json").read_text())
+    assert "elasticache:Connect" in report["used"][role]
