@@ -25,6 +25,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from local_twin import (
+    alarm_actions,
     cache_auth,
     emulations,
     faults,
@@ -313,6 +314,8 @@ def serve(
         enforcer = iam.Enforcer(role_sessions, evaluator, ready_file.parent / "iam-usage.json")
         iam.install(enforcer)
     install_durable_api(durable, enforcer)
+    # CloudWatch's SNS notifications, decided by the topic's and its key's policies (moto takes none)
+    alarm_actions.install(enforcer)
     # /_twin/faults, outside every other hook but the request ids
     faults.install(cache_endpoint=(substitutions or {}).get("CACHE_ENDPOINT"))
     # ElastiCache's IAM authentication for the twin's redis-server, whose app user then has a password

@@ -48,7 +48,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
             ).list_tables()["TableNames"]
-        yield {"results": results, "tables": tables}
+        yield {"results": results, "tables": tables, "endpoint": twin.endpoint_url}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -66,3 +66,25 @@ def test_staging_has_its_fault_injection_templates_and_the_others_none(applied: 
     }
     assert set(templates["staging"]) >= {"lambda_invocation_error", "lambda_invocation_add_delay"}
     assert templates["dev"] == {} and templates["prod"] == {}
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_the_alarms_of_an_environment_with_subscribers_reach_its_topic(
+    applied: dict[str, Any], environment: str
+) -> None:
+    """CloudWatch publishes as itself, so the topic's policy and its key's policy (modules/observability)
+    must both let it: the twin decides them as AWS does (local_twin/alarm_actions.py)."""
+    outputs, _ = applied["results"][environment]
+    observability = outputs.values["observability"]
+    topic, alarm = observability["alarm_topic_arn"], observability["alarm_names"][0]
+    assert topic is not None
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=applied["endpoint"],
+        region_name=topic.split(":")[3],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="trying the alarm's action")
+    items = cloudwatch.describe_alarm_history(AlarmName=alarm, HistoryItemType="Action")["AlarmHistoryItems"]
+    assert [item["HistorySummary"] for item in items] == [f"Successfully executed action {topic}"]
