@@ -8,11 +8,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_twin import alarm_actions, iam
+from tests.moto_servers import moto_server
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
@@ -21,24 +20,11 @@ pytestmark = pytest.mark.skipif(not iam.available(), reason=iam.UNAVAILABLE)
 
 @pytest.fixture(scope="module")
 def admin() -> Iterator[Any]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=f"http://{host}:{port}",
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    evaluator = iam.Evaluator()
-    alarm_actions.install(iam.Enforcer(iam.RoleSessions(client("sts")), evaluator))
-    yield client
-    evaluator.close()
-    moto.stop()
+    with moto_server(REGION) as (_, client):
+        evaluator = iam.Evaluator()
+        alarm_actions.install(iam.Enforcer(iam.RoleSessions(client("sts")), evaluator))
+        yield client
+        evaluator.close()
 
 
 ROOT = {
@@ -102,8 +88,13 @@ def wired(
     ]
     admin("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     alarm = f"{name}-errors"
+    put_alarm(admin, alarm, topic)
+    return {"topic": topic, "queue": queue, "alarm": alarm}
+
+
+def put_alarm(admin: Any, name: str, topic: str) -> None:
     admin("cloudwatch").put_metric_alarm(
-        AlarmName=alarm,
+        AlarmName=name,
         MetricName="Errors",
         Namespace="AWS/Lambda",
         Statistic="Sum",
@@ -113,7 +104,6 @@ def wired(
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         AlarmActions=[topic],
     )
-    return {"topic": topic, "queue": queue, "alarm": alarm}
 
 
 def received(admin: Any, queue: str) -> list[dict[str, Any]]:
@@ -166,17 +156,7 @@ def test_the_aws_managed_sns_key_never_lets_cloudwatch_publish(admin) -> None:
 def test_a_topic_policy_for_other_alarms_refuses_this_one(admin) -> None:
     setup = wired(admin, "shop-other", [ROOT, CLOUDWATCH_USES_KEY])
     stranger = "someone-elses-errors"
-    admin("cloudwatch").put_metric_alarm(
-        AlarmName=stranger,
-        MetricName="Errors",
-        Namespace="AWS/Lambda",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[setup["topic"]],
-    )
+    put_alarm(admin, stranger, setup["topic"])
     go_off(admin, stranger)
     assert received(admin, setup["queue"]) == []
     alarm_arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{stranger}"

@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 import redis
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from redis import connection as redis_connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -21,6 +19,7 @@ from shop.cache_connection import IAMAuthCredentialProvider, iam_auth_token
 
 from local_twin import cache_auth, cache_auth_guard, emulations, iam
 from local_twin.redis_server import RedisServer
+from tests.moto_servers import moto_server
 from tests.roles import create_role
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -35,47 +34,39 @@ pytestmark = pytest.mark.skipif(not iam.available(), reason=iam.UNAVAILABLE)
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    with moto_server(REGION) as (endpoint, admin):
+        emulations.elasticache_user_groups()  # which moto lacks (only this: the rest patch Lambda and EC2)
+        sessions = iam.RoleSessions(admin("sts"))
+        evaluator = iam.Evaluator()
+        enforcer = iam.Enforcer(sessions, evaluator, tmp_path_factory.mktemp("iam") / "iam-usage.json")
+        # No iam.install: ElastiCache's check needs the enforcer only, and moto's hooks are per process.
+        authority = cache_auth.CacheAuthority(enforcer, PASSWORD, REGION)
+        cache_auth.install(authority)
+        _cache_with_users(admin("elasticache"))
+        redis_server = RedisServer(tmp_path_factory.mktemp("redis"), user=USER, password=PASSWORD)
+        redis_server.start()
+        yield {
+            "admin": admin,
+            "endpoint": endpoint,
+            "sessions": sessions,
+            "authority": authority,
+            "redis": redis_server,
+        }
+        redis_server.stop()
+        evaluator.close()
 
-    def admin(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+
+def _cache_with_users(elasticache: Any) -> None:
+    """The cache module's shape: an IAM-enabled app user and a disabled default in the cache's user
+    group, and an IAM-enabled user in no group of it."""
+    for user_id, name, access, mode in (
+        (USER, USER, "on ~* +@all", {"Type": "iam"}),
+        ("shop-unit-default-off", "default", "off -@all", {"Type": "no-password-required"}),
+        ("shop-unit-outsider", "shop-unit-outsider", "on ~* +@all", {"Type": "iam"}),
+    ):
+        elasticache.create_user(
+            UserId=user_id, UserName=name, Engine="valkey", AccessString=access, AuthenticationMode=mode
         )
-
-    emulations.elasticache_user_groups()  # which moto lacks (only this: the rest patch Lambda and EC2)
-    sessions = iam.RoleSessions(admin("sts"))
-    evaluator = iam.Evaluator()
-    enforcer = iam.Enforcer(sessions, evaluator, tmp_path_factory.mktemp("iam") / "iam-usage.json")
-    # No iam.install: ElastiCache's check needs the enforcer only, and moto's hooks are per process.
-    authority = cache_auth.CacheAuthority(enforcer, PASSWORD, REGION)
-    cache_auth.install(authority)
-
-    elasticache = admin("elasticache")
-    elasticache.create_user(
-        UserId=USER,
-        UserName=USER,
-        Engine="valkey",
-        AccessString="on ~* +@all",
-        AuthenticationMode={"Type": "iam"},
-    )
-    elasticache.create_user(
-        UserId="shop-unit-default-off",
-        UserName="default",
-        Engine="valkey",
-        AccessString="off -@all",
-        NoPasswordRequired=True,
-    )
-    elasticache.create_user(
-        UserId="shop-unit-outsider", UserName="shop-unit-outsider", Engine="valkey",
-        AccessString="on ~* +@all", AuthenticationMode={"Type": "iam"},
-    )  # fmt: skip
     elasticache.create_user_group(UserGroupId=CACHE, Engine="valkey", UserIds=["shop-unit-default-off", USER])
     elasticache.create_replication_group(
         ReplicationGroupId=CACHE,
@@ -85,18 +76,6 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         UserGroupIds=[CACHE],
         TransitEncryptionEnabled=True,
     )
-    redis_server = RedisServer(tmp_path_factory.mktemp("redis"), user=USER, password=PASSWORD)
-    redis_server.start()
-    yield {
-        "admin": admin,
-        "endpoint": endpoint,
-        "sessions": sessions,
-        "authority": authority,
-        "redis": redis_server,
-    }
-    redis_server.stop()
-    evaluator.close()
-    moto.stop()
 
 
 def role_session(twin: dict[str, Any], name: str, resources: list[str] | None) -> botocore.session.Session:
@@ -247,3 +226,25 @@ def test_a_twin_that_does_not_answer_is_asked_again_and_a_decision_is_kept(twin)
     assert exchange.password_for(USER, good) == PASSWORD
     assert exchange.password_for(USER, "not-a-token") is None
     assert exchange._answers == {(USER, good): PASSWORD, (USER, "not-a-token"): None}
+
+
+def test_connections_are_tallied_per_function_and_environment() -> None:
+    from local_twin.redis_server import tally
+
+    clients = [
+        {"user": USER, "addr": "127.0.0.1:50001"},
+        {"user": USER, "addr": "127.0.0.1:50002"},
+        {"user": USER, "addr": "127.0.0.1:50003"},
+        {"user": "default", "addr": "127.0.0.1:50004"},  # the tests' own inspection client
+        {"user": USER, "addr": "127.0.0.1:50005"},  # gone before its owner was read
+    ]
+    owners = {
+        50001: ("shop-catalog", "twin/a"),
+        50002: ("shop-catalog", "twin/a"),
+        50003: ("shop-cache-invalidator", "twin/b"),
+        50004: ("shop-catalog", "twin/c"),
+    }
+    assert tally(clients, USER, owners) == {
+        "shop-cache-invalidator": {"twin/b": 1},
+        "shop-catalog": {"twin/a": 2},
+    }

@@ -10,42 +10,28 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_twin import iam
+from tests.moto_servers import moto_server
 from tests.roles import create_role, put_policy
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-
-    def admin(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    sessions = iam.RoleSessions(admin("sts"))
-    evaluator = iam.Evaluator()
-    report_file = tmp_path_factory.mktemp("iam") / "iam-usage.json"
-    enforcer = iam.Enforcer(sessions, evaluator, report_file)
-    iam.install(enforcer)
-    yield {
-        "admin": admin,
-        "endpoint": endpoint,
-        "sessions": sessions,
-        "enforcer": enforcer,
-        "report": report_file,
-    }
-    evaluator.close()
-    moto.stop()
+    with moto_server() as (endpoint, admin):
+        sessions = iam.RoleSessions(admin("sts"))
+        evaluator = iam.Evaluator()
+        report_file = tmp_path_factory.mktemp("iam") / "iam-usage.json"
+        enforcer = iam.Enforcer(sessions, evaluator, report_file)
+        iam.install(enforcer)
+        yield {
+            "admin": admin,
+            "endpoint": endpoint,
+            "sessions": sessions,
+            "enforcer": enforcer,
+            "report": report_file,
+        }
+        evaluator.close()
 
 
 def test_a_role_signed_request_is_decided_by_the_roles_policy(server) -> None:
