@@ -71,6 +71,12 @@ LIMITS = {
         "environments per 10 s",
         "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html",
     ),
+    "lambda.requests_per_environment": Limit(
+        "Lambda synchronous invocation requests per execution environment (10 x a function's concurrency)",
+        10,
+        "requests/s",
+        "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+    ),
     "lambda.account_concurrency": Limit(
         "Lambda concurrent executions per account and Region (default)",
         1_000,
@@ -103,6 +109,30 @@ LIMITS = {
     ),
 }
 
+# The item size up to which a transactional write costs LIMITS["dynamodb.transactional_write_units_per_item"].
+TRANSACTIONAL_ITEM_BYTES = 1024
+
+
+def hot_product_reservations_per_second() -> float:
+    """One SKU's reservations per second at most: its item's partition write units over what each
+    reservation's conditional decrement costs (the item is under TRANSACTIONAL_ITEM_BYTES, measured on
+    the twin by tests/integration/test_catalog_cache.py)."""
+    return (
+        LIMITS["dynamodb.partition_write_units"].value
+        / LIMITS["dynamodb.transactional_write_units_per_item"].value
+    )
+
+
+# Baseline network bandwidth of the node types the environments use (a node bursts above it on
+# network I/O credits, best effort): what a node moves for as long as you like.
+NODE_TYPES_URL = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheNodes.SupportedTypes.html"
+NODE_BASELINE_GBPS = {"cache.t4g.micro": 0.064, "cache.t4g.small": 0.128, "cache.r7g.large": 0.937}
+# What one catalog read moves through the node, both ways, at most: a hit is one script call (its
+# command and the product's JSON back; 127 bytes for the test's product), measured on the twin's Redis
+# from its own counters (tests/integration/test_catalog_cache.py); a miss is 5 round trips, at 5 KB.
+CACHE_BYTES_PER_HIT = 1024
+CACHE_BYTES_PER_MISS = 5 * CACHE_BYTES_PER_HIT
+
 # Connections one execution environment of each function holds to the cache
 # (lambda_src/shop/cache_connection.py): the catalog's read client, plus its own invalidation
 # client once it has written; the invalidator's one. Cluster mode opens one per node it talks to.
@@ -132,6 +162,17 @@ def environment_settings(environment: str) -> dict[str, float]:
     }
 
 
+def cache_node_gbps(environment: str) -> float:
+    """The baseline bandwidth of the environment's cache node type (its tfvars' cache.node_type)."""
+    import hcl2
+
+    from tools.hcl import unquote
+
+    with (REPO_ROOT / "environments" / environment / "terraform.tfvars").open() as handle:
+        node_type = unquote(hcl2.load(handle)["cache"]["node_type"])
+    return NODE_BASELINE_GBPS[node_type]
+
+
 @dataclass(frozen=True)
 class Demand:
     """Requests per second for a mix, and what each costs in round trips and concurrency."""
@@ -142,6 +183,13 @@ class Demand:
     order_share: float = 0.05
     hit_ratio: float = 0.95
     hot_sku_order_share: float = 0.0  # share of orders that buy the one flash-sale SKU
+
+
+def environments_needed(rate: float, duration_ms: float) -> float:
+    """Execution environments a function needs for `rate` requests/s: Little's law (rate x duration),
+    but never fewer than Lambda's 10 requests/s per environment allow; a function faster than 100 ms
+    is bound by the second."""
+    return max(rate * duration_ms / 1000, rate / LIMITS["lambda.requests_per_environment"].value)
 
 
 def first_limits(
@@ -162,7 +210,7 @@ def first_limits(
         ),
     ]
     for function, rate in (("catalog", catalog), ("cart", cart_requests), ("checkout", orders)):
-        concurrency = rate * duration_ms[function] / 1000  # Little's law
+        concurrency = environments_needed(rate, duration_ms[function])
         checks.append(
             (
                 concurrency / settings["reserved_concurrency"],
@@ -172,7 +220,7 @@ def first_limits(
         )
     steps = orders * (TRANSITIONS_PER_ORDER - 1)  # order-steps tasks per order
     total_concurrency = sum(
-        rate * duration_ms[name] / 1000
+        environments_needed(rate, duration_ms[name])
         for name, rate in (
             ("catalog", catalog),
             ("cart", cart_requests),
@@ -207,6 +255,16 @@ def first_limits(
             "sharded stock counters",
         )
     )
+    if "cache_node_gbps" in settings:  # every read goes to the primary: cluster mode is off
+        hits, misses = catalog * demand.hit_ratio, catalog * (1 - demand.hit_ratio)
+        bits = (hits * CACHE_BYTES_PER_HIT + misses * CACHE_BYTES_PER_MISS) * 8
+        checks.append(
+            (
+                bits / (settings["cache_node_gbps"] * 1e9),
+                "the cache node's baseline network bandwidth",
+                "cache.node_type (or read replicas with reads from them)",
+            )
+        )
     connections = settings["reserved_concurrency"] * sum(CACHE_CONNECTIONS_PER_ENVIRONMENT.values())
     checks.append(
         (

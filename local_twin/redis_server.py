@@ -12,6 +12,8 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import redis
@@ -99,6 +101,53 @@ class RedisServer:
             self._group.stop()
             self._group = None
 
+    def connections_by_environment(self) -> dict[str, dict[str, int]]:
+        """The app user's connections now, per function and execution environment: what the capacity
+        model counts against a node's maxclients (docs/capacity.md)."""
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        try:
+            clients = client.client_list()
+        finally:
+            client.close()
+        return tally(clients, self.user, worker_ports(self.port))
+
     @property
     def running(self) -> bool:
         return self._group is not None and self._group.running
+
+
+def tally(
+    clients: Iterable[Mapping[str, str]], user: str, owners: Mapping[int, tuple[str, str]]
+) -> dict[str, dict[str, int]]:
+    """function -> execution environment -> connections, from CLIENT LIST rows (`user`, `addr` host:port)
+    and the (function, environment) that owns each client port; a port no worker owns is left out."""
+    counted: Counter[tuple[str, str]] = Counter()
+    for client in clients:
+        if client.get("user") != user:
+            continue
+        owner = owners.get(int(client["addr"].rsplit(":", 1)[1]))
+        if owner is not None:
+            counted[owner] += 1
+    by_function: dict[str, dict[str, int]] = {}
+    for (function, environment), count in sorted(counted.items()):
+        by_function.setdefault(function, {})[environment] = count
+    return by_function
+
+
+def worker_ports(server_port: int) -> dict[int, tuple[str, str]]:
+    """Client port -> (function, execution environment) of every twin worker connected to this server:
+    the process that holds the port (psutil), named by the environment variables Lambda gives it."""
+    import psutil
+
+    owners: dict[int, tuple[str, str]] = {}
+    for connection in psutil.net_connections(kind="tcp"):
+        if not connection.raddr or connection.raddr.port != server_port or connection.pid is None:
+            continue
+        try:
+            environ = psutil.Process(connection.pid).environ()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        function = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if function:
+            owners[connection.laddr.port] = (function, environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "?"))
+    return owners

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivers.load import invariants, mix, report
+from drivers.load import connections, invariants, mix, report
 from drivers.load.ledger import Ledger, summarize, timeline
 from drivers.target import REPO_ROOT, Target
 from tools.progress import heartbeat
@@ -126,10 +126,16 @@ def run_against(
         flush=True,
     )
     started = time.time()
+    # On the twin, who holds the cache's connections meanwhile (in AWS: CurrConnections, read after).
+    redis_server = getattr(target, "redis", None)
+    sampler = connections.ConnectionSampler(redis_server.connections_by_environment if redis_server else dict)
     # --only-summary keeps Locust's own tables out of the way; this says how the run goes meanwhile.
-    with heartbeat(
-        f"load: Locust of {options.shape.total_seconds:.0f} s",
-        detail=lambda: locust_progress(out_dir / "locust_stats.csv"),
+    with (
+        heartbeat(
+            f"load: Locust of {options.shape.total_seconds:.0f} s",
+            detail=lambda: locust_progress(out_dir / "locust_stats.csv"),
+        ),
+        sampler,
     ):
         ran = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     ended = time.time()
@@ -147,6 +153,9 @@ def run_against(
         "load.ended_epoch": round(ended, 1),
     }
     results.update(summarize(ledger))
+    if redis_server is not None:
+        names = {name: key for key, name in target.outputs.function_names.items()}
+        results.update(connections.peaks(sampler.samples, names))
     print(f"load: {len(ledger.requests)} requests; settling {len(ledger.orders)} orders ...", flush=True)
     results.update(invariants.check(target, seeded, ledger, before))
     results["_seconds"] = timeline(ledger)

@@ -12,7 +12,7 @@ import pytest
 import redis
 from shop.cache import value_key
 
-from drivers import metrics
+from drivers import capacity, metrics
 
 pytestmark = [pytest.mark.twin, pytest.mark.redis]
 
@@ -255,3 +255,63 @@ def test_the_cache_admits_the_catalog_only_while_its_role_may_elasticache_connec
     fresh_environments(None)
     report = json.loads((twin.build_dir / "iam-usage.json").read_text())
     assert "elasticache:Connect" in report["used"][role]
+
+
+def test_each_environment_holds_the_cache_connections_the_capacity_model_counts(twin) -> None:
+    """docs/capacity.md: a catalog environment holds at most two connections (reads, and invalidation
+    once it has written), an invalidator one; measured on the twin's Redis (CLIENT LIST), each client
+    attributed to the worker process, that is the execution environment, that holds it."""
+    sku = new_sku()
+    create(twin, sku)  # a write: its catalog environment opens its invalidation client
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda _: twin.request("GET", f"/products/{sku}").status, range(60)))
+    assert set(statuses) == {200}
+    counted = twin.redis.connections_by_environment()
+    catalog = counted[twin.function_name("catalog")]
+    assert catalog, counted
+    assert max(catalog.values()) <= capacity.CACHE_CONNECTIONS_PER_ENVIRONMENT["catalog"], catalog
+    invalidator = counted[twin.function_name("cache_invalidator")]
+    assert invalidator, counted
+    assert set(invalidator.values()) == {capacity.CACHE_CONNECTIONS_PER_ENVIRONMENT["cache_invalidator"]}
+
+
+def test_a_cache_hit_costs_the_node_what_the_capacity_model_counts(twin) -> None:
+    """The node's side of a hit, measured from the server's own counters (INFO stats): the commands
+    it runs and the bytes it moves per hit, which docs/capacity.md divides into a node's bandwidth."""
+    sku = new_sku()
+    create(twin, sku)
+    assert twin.request("GET", f"/products/{sku}").status == 200  # the miss that fills it
+    hits = 40
+    inspector = cache_client(twin)
+
+    def moved(earlier: dict, later: dict) -> int:
+        return sum(later[k] - earlier[k] for k in ("total_net_input_bytes", "total_net_output_bytes"))
+
+    first = inspector.info("stats")
+    before = inspector.info("stats")
+    one_info = moved(first, before)  # an INFO and its reply: counted in `after` once more
+    for _ in range(hits):
+        assert twin.request("GET", f"/products/{sku}").status == 200
+    after = inspector.info("stats")
+    commands = after["total_commands_processed"] - before["total_commands_processed"] - 1
+    per_hit = (moved(before, after) - one_info) / hits
+    print(f"per hit: {commands / hits:.2f} commands, {per_hit:.0f} bytes")
+    assert commands / hits <= capacity.ROUND_TRIPS["roundtrips.catalog.get.hit.redis"]
+    assert per_hit <= capacity.CACHE_BYTES_PER_HIT
+
+
+def test_a_product_item_is_small_enough_for_two_write_units_per_reservation(twin) -> None:
+    """The hot product's bound in docs/capacity.md (1,000 WCU/s a partition, 2 WCU per transactional
+    write of an item up to 1 KB: 500 reservations/s of one SKU) holds only while the item stays under
+    1 KB: its size as DynamoDB counts it (attribute names and values), by moto's item-size rules."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from shop.products import product_key
+
+    sku = new_sku()
+    create(twin, sku)
+    key = {name: {"S": value} for name, value in product_key(sku).items()}
+    stored = twin.client("dynamodb").get_item(TableName=twin.table_name, Key=key)["Item"]
+    size = Item(DynamoType(stored["pk"]), DynamoType(stored["sk"]), stored).size()
+    print(f"product item: {size} bytes")
+    assert size <= capacity.TRANSACTIONAL_ITEM_BYTES
+    assert capacity.hot_product_reservations_per_second() == 500

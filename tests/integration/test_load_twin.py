@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from drivers import load
+from drivers import capacity, load
 from drivers.load import mix
 from local_twin.http_server import serving
 from tests.conftest import BUILD_DIR
@@ -51,6 +51,11 @@ def test_short_load_run_reports_every_strategy_and_keeps_the_invariants(twin) ->
     # Every client retry was answered with the first send's order.
     assert written["load.orders.client_retries_same_order"] == written["load.orders.placed"]
     assert written["load.errors"] == 0, {k: v for k, v in written.items() if "errors_by_status" in k}
+    # The cache's connections at their peak, per execution environment: what docs/capacity.md counts.
+    assert written["load.cache.connections_peak"] > 0
+    per_environment = capacity.CACHE_CONNECTIONS_PER_ENVIRONMENT
+    assert 1 <= written["load.cache.connections_per_environment_max.catalog"] <= per_environment["catalog"]
+    assert written.get("load.cache.connections_per_environment_max.cache_invalidator", 1) == 1
     # The demo's per-state analysis over the run's sagas, in the keys and in the report.
     assert written["load.checkout.states.ValidateOrder.executions"] > 0
     assert written["load.checkout.bottleneck.p99"] in {

@@ -223,16 +223,38 @@ def test_capacity_model_reads_each_environments_settings_from_its_tfvars() -> No
     assert capacity.environment_settings("dev")["rate_limit"] == 50.0
 
 
-def test_capacity_model_names_the_stage_rate_limit_first_at_prod_and_start_execution_next() -> None:
+def test_capacity_model_names_the_stage_rate_limit_first_at_prod_and_the_catalogs_concurrency_next() -> None:
     from drivers import capacity
 
     prod = capacity.environment_settings("prod")
     durations = {"catalog": 10, "cart": 20, "checkout": 80, "order_steps": 40}
     today = capacity.first_limits(prod, capacity.Demand(400), durations)
     assert today[0][2] == "api.rate_limit" and today[0][0] == pytest.approx(0.8)
+    at_10x = capacity.first_limits(prod, capacity.Demand(4_000), durations)
+    assert [check[1] for check in at_10x[:3]] == [
+        "the API stage's rate limit",
+        "catalog's reserved concurrency",
+        LIMITS_START_EXECUTION,
+    ]
+    # 3,200 catalog reads/s need 320 environments at Lambda's 10 requests/s each, not 32 (Little's law
+    # at 10 ms): the per-environment request limit, not the duration, sizes a fast function.
+    assert at_10x[1][0] == pytest.approx(3.2)
     at_100x = capacity.first_limits({**prod, "rate_limit": 1e9}, capacity.Demand(40_000), durations)
-    assert at_100x[0][1].startswith("Step Functions Standard StartExecution")
-    assert at_100x[0][0] == pytest.approx(40_000 * 0.05 / 300)
+    assert at_100x[0][1] == "catalog's reserved concurrency" and at_100x[0][0] == pytest.approx(32)
+    assert at_100x[1][1] == LIMITS_START_EXECUTION
+    assert at_100x[1][0] == pytest.approx(40_000 * 0.05 / 300)
+
+
+LIMITS_START_EXECUTION = (
+    "Step Functions Standard StartExecution refill rate (us-east-1, us-west-2, eu-west-1; bucket 1,300)"
+)
+
+
+def test_a_function_needs_an_environment_per_10_requests_per_second_however_fast_it_is() -> None:
+    from drivers import capacity
+
+    assert capacity.environments_needed(1_000, 10) == 100  # 10 ms: the request limit decides
+    assert capacity.environments_needed(1_000, 250) == 250  # 250 ms: Little's law decides
 
 
 def test_make_load_passes_the_rate_the_mix_and_the_saga_paths_on_to_the_run() -> None:
@@ -319,3 +341,34 @@ def test_a_node_based_cache_is_read_per_member_cluster_and_a_serverless_one_as_a
         "t", {}, None, {"shop-cache-001": {"CacheClusterId": "shop-cache-001"}}, None
     )
     assert "EngineCPUUtilization" in {metric.name for metric in node_metrics}
+
+
+def test_capacity_model_counts_the_cache_nodes_bandwidth_from_the_environments_node_type() -> None:
+    from drivers import capacity
+
+    assert capacity.cache_node_gbps("prod") == 0.937
+    assert capacity.cache_node_gbps("dev") == 0.064
+    prod = {**capacity.environment_settings("prod"), "cache_node_gbps": capacity.cache_node_gbps("prod")}
+    durations = {"catalog": 10, "cart": 20, "checkout": 80, "order_steps": 40}
+    at_100x = capacity.first_limits(prod, capacity.Demand(40_000), durations)
+    (node,) = [check for check in at_100x if check[1] == "the cache node's baseline network bandwidth"]
+    reads = 40_000 * 0.8
+    expected = (reads * 0.95 * 1024 + reads * 0.05 * 5 * 1024) * 8 / 0.937e9
+    assert node[0] == pytest.approx(expected)
+    assert 0.3 < node[0] < 0.4  # a third of an r7g.large's baseline at 100x: not what breaks first
+    on_dev_node = capacity.first_limits(
+        {**prod, "cache_node_gbps": capacity.cache_node_gbps("dev")}, capacity.Demand(40_000), durations
+    )
+    (small,) = [check for check in on_dev_node if check[1] == "the cache node's baseline network bandwidth"]
+    assert small[0] > 4  # dev's t4g.micro would be 5x over at prod's 100x
+
+
+def test_a_flash_sale_of_a_quarter_of_prods_orders_at_100x_fills_one_products_partition() -> None:
+    from drivers import capacity
+
+    prod = capacity.environment_settings("prod")
+    durations = {"catalog": 10, "cart": 20, "checkout": 80, "order_steps": 40}
+    checks = capacity.first_limits(prod, capacity.Demand(40_000, hot_sku_order_share=0.25), durations)
+    (hot,) = [check for check in checks if check[1].startswith("one hot product's partition")]
+    assert hot[0] == pytest.approx(1.0)
+    assert capacity.hot_product_reservations_per_second() == 40_000 * 0.05 * 0.25
