@@ -43,6 +43,12 @@ def function_environment(twin: LocalTwin, key: str) -> dict[str, str]:
     environment.update(twin.function_environment(key))
     if twin.redis is not None and "CACHE_ENDPOINT" in environment:
         environment.update({"CACHE_ENDPOINT": f"127.0.0.1:{twin.redis.port}", "CACHE_TLS": "false"})
+        if twin.redis.password and environment.get("CACHE_USER"):
+            # The bench runs the handlers with the twin's admin keys, and the twin admits a cache token only
+            # from a function's role session, as ElastiCache admits only what elasticache:Connect allows
+            # (local_twin/cache_auth.py). So the bench connects as Redis's default user, without AUTH: the
+            # requests it times run on a connection that authenticated once, either way.
+            environment["CACHE_USER"] = ""
     environment.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": twin.function_name(key),

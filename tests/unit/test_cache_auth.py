@@ -1,7 +1,8 @@
 """ElastiCache IAM authentication of the catalog's cache connection: the token is the
 SigV4-presigned `connect` request the ElastiCache guide describes (checked against a
 signature derived here by hand), the provider reuses it and renews it before it expires,
-and the twin's Redis user accepts any token."""
+and the twin's Redis user without a password accepts any token (with IAM enforced, the twin
+decides each token as ElastiCache does: tests/unit/test_twin_cache_auth.py)."""
 
 from __future__ import annotations
 
