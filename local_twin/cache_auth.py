@@ -123,7 +123,8 @@ def _cache_arn_and_groups(account: str, region: str, token: Token) -> tuple[str,
     return str(group.arn), list(group.user_group_ids or [])
 
 
-def _user_refusal(account: str, region: str, user_id: str, cache_groups: list[str], cache: str) -> str | None:
+def _admitted_user(account: str, region: str, user_id: str, cache_groups: list[str], cache: str) -> Any:
+    """The user AUTH names, as moto holds it, if ElastiCache would let it in through IAM; else why not."""
     from moto.elasticache.models import elasticache_backends
 
     user = elasticache_backends[account][region].users.get(user_id)
@@ -135,7 +136,7 @@ def _user_refusal(account: str, region: str, user_id: str, cache_groups: list[st
         return f"user {user_id!r} is IAM-enabled but its user name {user.name!r} differs from its id"
     if not set(user.user_group_ids) & set(cache_groups):
         return f"user {user_id!r} is in no user group of {cache}"
-    return None
+    return user
 
 
 class CacheAuthority:
@@ -174,11 +175,10 @@ class CacheAuthority:
         if isinstance(found, str):
             return found
         cache_arn, groups = found
-        refused_user = _user_refusal(account, self.region, user, groups, token.cache_name)
-        if refused_user:
-            return refused_user
-        user_arn = f"arn:aws:elasticache:{self.region}:{account}:user:{user}"
-        requests = [iam.AuthorizationRequest("elasticache:Connect", arn) for arn in (cache_arn, user_arn)]
+        admitted = _admitted_user(account, self.region, user, groups, token.cache_name)
+        if isinstance(admitted, str):
+            return admitted
+        requests = [iam.AuthorizationRequest("elasticache:Connect", arn) for arn in (cache_arn, admitted.arn)]
         return self.enforcer.refusal_for_key(token.access_key, account, requests)
 
     def answer(self, body: bytes) -> tuple[str, dict[str, Any]]:

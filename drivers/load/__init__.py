@@ -128,14 +128,14 @@ def run_against(
     started = time.time()
     # On the twin, who holds the cache's connections meanwhile (in AWS: CurrConnections, read after).
     redis_server = getattr(target, "redis", None)
-    sampler = connections.ConnectionSampler(redis_server.connections_by_environment if redis_server else dict)
+    sampler = connections.ConnectionSampler(redis_server.connections_by_environment) if redis_server else None
     # --only-summary keeps Locust's own tables out of the way; this says how the run goes meanwhile.
     with (
         heartbeat(
             f"load: Locust of {options.shape.total_seconds:.0f} s",
             detail=lambda: locust_progress(out_dir / "locust_stats.csv"),
         ),
-        sampler,
+        sampler or contextlib.nullcontext(),
     ):
         ran = subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     ended = time.time()
@@ -153,7 +153,7 @@ def run_against(
         "load.ended_epoch": round(ended, 1),
     }
     results.update(summarize(ledger))
-    if redis_server is not None:
+    if sampler is not None:
         names = {name: key for key, name in target.outputs.function_names.items()}
         results.update(connections.peaks(sampler.samples, names))
     print(f"load: {len(ledger.requests)} requests; settling {len(ledger.orders)} orders ...", flush=True)
